@@ -1,0 +1,126 @@
+//! The crate's one error type, and the closed set of codes it maps to when it
+//! crosses into the UI. Messages are written for the person at the till or
+//! the owner reading a CLI error: they say what went wrong *and what to do*.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("'{value}' is not a valid {what}; copy the id exactly as shown in the app or CLI output")]
+    InvalidId { what: &'static str, value: String },
+
+    #[error("'{value}' is not a card number: {reason}. Scan the card again or type the number printed under the barcode")]
+    InvalidCard { value: String, reason: &'static str },
+
+    #[error("card {value} has a wrong check digit (the last digit should be {expected}); it was probably mis-typed or mis-scanned, so scan it again")]
+    BadCheckDigit { value: String, expected: u8 },
+
+    #[error("no customer holds card {code}; enrol a new customer with it or attach it to an existing customer")]
+    UnknownCard { code: String },
+
+    #[error("card {code} already belongs to another customer; retire it there first or use a different card")]
+    CardTaken { code: String },
+
+    #[error("card {code} was retired ({reason}); the customer should use their current card, or the owner can reissue one")]
+    CardRetired { code: String, reason: String },
+
+    #[error("no {what} matches '{key}'; search by name, phone or card instead")]
+    NotFound { what: &'static str, key: String },
+
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+
+    #[error("the store file is busy (another Regulars window or program has it open); close the other one and try again")]
+    Busy,
+
+    #[error("the store file {path} is damaged or is not a Regulars store ({detail}); nothing was changed. Restore the latest backup, or open a different file")]
+    Corrupt { path: String, detail: String },
+
+    #[error("the store file was made by a newer version of Regulars (schema {found}, this build knows {known}); update Regulars before opening it")]
+    TooNew { found: i64, known: i64 },
+
+    #[error("could not read or write {path}: {source}; check the path exists and is writable")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}, line {line}: {reason}")]
+    Import {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+
+    #[error("store error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("could not upgrade the store schema: {0}; nothing was changed, the previous version still works")]
+    Migration(#[from] rusqlite_migration::Error),
+}
+
+/// The closed set of error codes the UI switches on. New variants of
+/// [`Error`] must map onto one of these; the UI never parses messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    BadCheckDigit,
+    UnknownCard,
+    CardTaken,
+    CardRetired,
+    NotFound,
+    Busy,
+    Corrupt,
+    Internal,
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidId { .. } | Error::InvalidCard { .. } | Error::Invalid { .. } => {
+                ErrorCode::InvalidInput
+            }
+            Error::Import { .. } => ErrorCode::InvalidInput,
+            Error::BadCheckDigit { .. } => ErrorCode::BadCheckDigit,
+            Error::UnknownCard { .. } => ErrorCode::UnknownCard,
+            Error::CardTaken { .. } => ErrorCode::CardTaken,
+            Error::CardRetired { .. } => ErrorCode::CardRetired,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Busy => ErrorCode::Busy,
+            Error::Corrupt { .. } | Error::TooNew { .. } => ErrorCode::Corrupt,
+            Error::Sqlite(e) if is_busy(e) => ErrorCode::Busy,
+            Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Echoes user input back in a message without flooding it: hostile or
+/// accidental 10,000-character pastes are cut to a readable length.
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 40;
+    let mut out: String = s.chars().take(MAX).collect();
+    if s.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

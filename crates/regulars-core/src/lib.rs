@@ -1,0 +1,19 @@
+//! The Regulars core: domain types, the SQLite store and customer
+//! recognition. Everything here is Tauri-free and builds and tests without
+//! WebKit; the desktop shell (`src-tauri`) and the CLI (`regulars-cli`) are
+//! thin layers over [`Regulars`].
+//!
+//! Owns: identifiers and card numbers (parsed once at the edge), the schema
+//! and its migrations, the outbox of changes for sync, the in-memory search
+//! index and its ranking, the deterministic demo store.
+//! Does not own: how changes travel to a server (a later sync crate), how
+//! anything is displayed (the UI), or process concerns such as logging setup.
+
+pub mod card;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod people;
+pub mod search;
+
+pub use error::{Error, ErrorCode, Result};

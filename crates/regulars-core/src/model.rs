@@ -1,0 +1,180 @@
+//! The values that cross from the core to the UI (and to CLI JSON output).
+//! Each derives `ts_rs::TS`; `ui/src/bindings/` is generated from them and
+//! checked by the `bindings_are_current` test, so the UI and the core cannot
+//! drift apart silently.
+//!
+//! Money is integer cents; dates and times are ISO-8601 strings in UTC
+//! (the UI formats them for the shop's locale).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::card::{CardKind, CardNumber};
+use crate::ids::{CustomerId, HouseholdId, NoteId, SaleId};
+
+/// One line in a list of customers: enough to tell two John Smiths apart.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CustomerSummary {
+    pub id: CustomerId,
+    pub external_ref: Option<String>,
+    /// What the cashier calls them: preferred name if any, else given name,
+    /// then family name.
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    /// Last four digits of the first phone, for telling people apart without
+    /// reading a whole number aloud at the counter.
+    pub phone_tail: Option<String>,
+    pub email: Option<String>,
+    pub card: Option<CardNumber>,
+    pub visits: u32,
+    /// ISO timestamp of the latest sale, if any.
+    pub last_visit: Option<String>,
+    /// ISO date the customer was enrolled.
+    pub member_since: String,
+    pub household: Option<String>,
+}
+
+/// A search result with its score and a human reason ("nickname of Robert").
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct FoundCustomer {
+    pub customer: CustomerSummary,
+    pub score: f32,
+    pub why: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CardInfo {
+    pub number: CardNumber,
+    pub kind: CardKind,
+    pub issued_at: String,
+    pub retired_at: Option<String>,
+    pub retired_reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Every cashier sees it.
+    Staff,
+    /// Only the owner sees it.
+    Owner,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Staff => "staff",
+            Visibility::Owner => "owner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "staff" => Some(Visibility::Staff),
+            "owner" => Some(Visibility::Owner),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Note {
+    pub id: NoteId,
+    pub body: String,
+    pub author: String,
+    pub visibility: Visibility,
+    /// ISO date on which the note wants a follow-up question.
+    pub follow_up_on: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct NewNote {
+    pub body: String,
+    pub author: String,
+    pub visibility: Visibility,
+    pub follow_up_on: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct VisitLine {
+    pub product: String,
+    pub quantity: f64,
+    pub amount_cents: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Visit {
+    pub sale_id: SaleId,
+    pub at: String,
+    pub total_cents: i64,
+    pub lines: Vec<VisitLine>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Favourite {
+    pub product: String,
+    /// Number of visits on which it was bought.
+    pub times: u32,
+    pub last_bought: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct HouseholdMember {
+    pub id: CustomerId,
+    pub display_name: String,
+}
+
+/// Everything the till shows about one customer.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Profile {
+    pub summary: CustomerSummary,
+    pub phones: Vec<String>,
+    pub birthday: Option<String>,
+    pub marketing_consent: bool,
+    pub household_id: Option<HouseholdId>,
+    pub household_members: Vec<HouseholdMember>,
+    pub cards: Vec<CardInfo>,
+    pub total_spent_cents: i64,
+    pub average_basket_cents: i64,
+    pub first_visit: Option<String>,
+    pub favourites: Vec<Favourite>,
+    pub recent_visits: Vec<Visit>,
+    pub notes: Vec<Note>,
+    pub points_balance: i64,
+}
+
+/// What the enrolment form sends.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct NewCustomer {
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub birthday: Option<String>,
+    pub marketing_consent: bool,
+    pub external_ref: Option<String>,
+    /// An existing card to attach; when absent the next store card is issued.
+    pub card: Option<String>,
+}
+
+/// A possible duplicate of a customer being enrolled, with the evidence.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicateCandidate {
+    pub customer: CustomerSummary,
+    pub reasons: Vec<String>,
+}
+
+/// Facts about the open store, for the status bar and the CLI.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct StoreInfo {
+    pub name: String,
+    pub path: String,
+    pub customers: u64,
+    pub sales: u64,
+    pub demo: bool,
+    pub pending_changes: u64,
+}

@@ -1,0 +1,1 @@
+//! Customer recognition by name, phone or email (PLACEHOLDER: being written).
