@@ -2,7 +2,7 @@
 //! crosses into the UI. Messages are written for the person at the till or
 //! the owner reading a CLI error: they say what went wrong *and what to do*.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Everything that can go wrong in the core.
@@ -64,7 +64,7 @@ pub enum Error {
 
 /// The closed set of error codes the UI switches on. New variants of
 /// [`Error`] must map onto one of these; the UI never parses messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,

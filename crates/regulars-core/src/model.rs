@@ -178,3 +178,20 @@ pub struct StoreInfo {
     pub demo: bool,
     pub pending_changes: u64,
 }
+
+/// How every failed command reaches the UI: a closed code to switch on and a
+/// message for the person (which already says what to do next).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct ApiError {
+    pub code: crate::ErrorCode,
+    pub message: String,
+}
+
+impl From<&crate::Error> for ApiError {
+    fn from(e: &crate::Error) -> Self {
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
