@@ -1,0 +1,91 @@
+// The only module that talks to the Rust side. Everything else calls the
+// typed functions below; every failure arrives as an ApiError.
+
+import { invoke } from '@tauri-apps/api/core';
+import type { ApiError } from '../bindings/ApiError';
+import type { ErrorCode } from '../bindings/ErrorCode';
+import type { StoreInfo } from '../bindings/StoreInfo';
+import type { FoundCustomer } from '../bindings/FoundCustomer';
+import type { Profile } from '../bindings/Profile';
+import type { NewNote } from '../bindings/NewNote';
+import type { Note } from '../bindings/Note';
+import type { NewCustomer } from '../bindings/NewCustomer';
+import type { DuplicateCandidate } from '../bindings/DuplicateCandidate';
+
+export type { ApiError, ErrorCode };
+
+const CODES: readonly ErrorCode[] = [
+  'invalid_input',
+  'bad_check_digit',
+  'unknown_card',
+  'card_taken',
+  'card_retired',
+  'not_found',
+  'busy',
+  'corrupt',
+  'internal',
+];
+
+export function isApiError(e: unknown): e is ApiError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as ApiError).message === 'string' &&
+    CODES.includes((e as ApiError).code)
+  );
+}
+
+/** Turns anything thrown by invoke (or by the bridge itself) into an ApiError. */
+export function toApiError(e: unknown): ApiError {
+  if (isApiError(e)) return { code: e.code, message: e.message };
+  if (typeof e === 'string') {
+    // A command may reject with a JSON-encoded ApiError or a bare message.
+    try {
+      const parsed: unknown = JSON.parse(e);
+      if (isApiError(parsed)) return { code: parsed.code, message: parsed.message };
+    } catch {
+      // not JSON
+    }
+    return { code: 'internal', message: e || 'Something went wrong.' };
+  }
+  if (e instanceof Error) return { code: 'internal', message: e.message || 'Something went wrong.' };
+  return { code: 'internal', message: 'Something went wrong.' };
+}
+
+/** True when the page runs inside the Tauri shell (false in a plain browser). */
+export function inTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  if (!inTauri()) {
+    throw { code: 'internal', message: 'Not connected to the Regulars app (no backend).' } satisfies ApiError;
+  }
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export const storeInfo = (): Promise<StoreInfo> => call('store_info');
+
+export const findCustomers = (query: string, limit: number): Promise<FoundCustomer[]> =>
+  call('find_customers', { query, limit });
+
+export const lookupCard = (code: string): Promise<Profile> => call('lookup_card', { code });
+
+export const customerProfile = (id: string): Promise<Profile> => call('customer_profile', { id });
+
+export const addNote = (customerId: string, note: NewNote): Promise<Note> =>
+  call('add_note', { customerId, note });
+
+export const checkDuplicates = (draft: NewCustomer): Promise<DuplicateCandidate[]> =>
+  call('check_duplicates', { draft });
+
+export const enrolCustomer = (draft: NewCustomer): Promise<Profile> => call('enrol_customer', { draft });
+
+export const attachCard = (customerId: string, code: string): Promise<Profile> =>
+  call('attach_card', { customerId, code });
+
+export const cardSvg = (code: string): Promise<string> => call('card_svg', { code });

@@ -1,0 +1,112 @@
+// Money, dates and little phrases, formatted with Intl for the till's locale.
+
+/** The shop's currency (a setting later). */
+export const CURRENCY = 'USD';
+
+export function defaultLocale(): string {
+  return (typeof navigator !== 'undefined' && navigator.language) || 'en-US';
+}
+
+const moneyCache = new Map<string, Intl.NumberFormat>();
+
+export function money(cents: number, locale = defaultLocale(), currency = CURRENCY): string {
+  const key = `${locale}|${currency}`;
+  let f = moneyCache.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    moneyCache.set(key, f);
+  }
+  return f.format(cents / 100);
+}
+
+/**
+ * Parses an ISO date or timestamp. A bare date ("2024-03-05") is a calendar
+ * day in local time, not UTC midnight (which is the previous day west of UTC).
+ */
+export function parseIso(iso: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  const d = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function startOfDay(d: Date): number {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/** Whole calendar days from `now` to `d` (negative in the past). */
+export function dayDiff(d: Date, now: Date): number {
+  return Math.round((startOfDay(d) - startOfDay(now)) / 86_400_000);
+}
+
+/** "today", "yesterday", "3 days ago", "3 weeks ago", "in 2 days", "2 years ago". */
+export function relativeDate(iso: string | null, now = new Date(), locale = defaultLocale()): string {
+  if (!iso) return 'never';
+  const d = parseIso(iso);
+  if (!d) return iso;
+  const days = dayDiff(d, now);
+  const abs = Math.abs(days);
+  if (abs < 2) {
+    return new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(days, 'day');
+  }
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'always' });
+  const sign = days < 0 ? -1 : 1;
+  if (abs < 14) return rtf.format(days, 'day');
+  if (abs < 60) return rtf.format(sign * Math.round(abs / 7), 'week');
+  if (abs < 365) return rtf.format(sign * Math.round(abs / 30.44), 'month');
+  return rtf.format(sign * Math.round(abs / 365.25), 'year');
+}
+
+/** "5 Mar 2024" style, in the till's locale. */
+export function shortDate(iso: string | null, locale = defaultLocale()): string {
+  if (!iso) return '—';
+  const d = parseIso(iso);
+  if (!d) return iso;
+  return d.toLocaleDateString(locale, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** "March 2021" style. */
+export function monthYear(iso: string | null, locale = defaultLocale()): string {
+  if (!iso) return '—';
+  const d = parseIso(iso);
+  if (!d) return iso;
+  return d.toLocaleDateString(locale, { month: 'long', year: 'numeric' });
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "12 visits · last 3 days ago", or "no visits yet". */
+export function visitsLine(visits: number, lastVisit: string | null, now = new Date(), locale = defaultLocale()): string {
+  if (visits === 0) return 'no visits yet';
+  const v = plural(visits, 'visit');
+  return lastVisit ? `${v} · last ${relativeDate(lastVisit, now, locale)}` : v;
+}
+
+export type FollowUpState = 'due' | 'soon' | 'later' | 'none';
+
+/** Days ahead in which a follow-up counts as "soon". */
+export const FOLLOW_UP_SOON_DAYS = 7;
+
+export function followUpState(iso: string | null, now = new Date()): FollowUpState {
+  if (!iso) return 'none';
+  const d = parseIso(iso);
+  if (!d) return 'none';
+  const days = dayDiff(d, now);
+  if (days <= 0) return 'due';
+  if (days <= FOLLOW_UP_SOON_DAYS) return 'soon';
+  return 'later';
+}
+
+/** Groups a card number for reading aloud: "2 900000 000017" for EAN-13. */
+export function formatCard(code: string | null): string {
+  if (!code) return '—';
+  if (/^\d{13}$/.test(code)) return `${code.slice(0, 1)} ${code.slice(1, 7)} ${code.slice(7)}`;
+  return code;
+}
+
+/** Local calendar date as YYYY-MM-DD (for <input type="date"> minimums). */
+export function isoDay(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}

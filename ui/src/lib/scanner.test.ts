@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { ScanDetector, type ScanEvent, type KeyModifiers } from './scanner';
+
+/** Feeds keys at given gaps (ms) and returns the scans seen. */
+function play(d: ScanDetector, keys: Array<[string, number, KeyModifiers?]>, t0 = 1000): ScanEvent[] {
+  let t = t0;
+  const out: ScanEvent[] = [];
+  for (const [key, gap, mods] of keys) {
+    t += gap;
+    out.push(d.feed(key, t, mods));
+  }
+  return out;
+}
+
+const scans = (evs: ScanEvent[]) =>
+  evs.filter((e): e is Extract<ScanEvent, { kind: 'scan' }> => e.kind === 'scan').map((e) => e.code);
+
+/** A scanner typing `code` with `gap` ms between keys, then Enter. */
+function burst(code: string, gap = 4, firstGap = 500): Array<[string, number]> {
+  return [...[...code].map((c, i): [string, number] => [c, i === 0 ? firstGap : gap]), ['Enter', gap]];
+}
+
+/** A person typing `text` with `gap` ms between keys. */
+function human(text: string, gap = 120): Array<[string, number]> {
+  return [...text].map((c): [string, number] => [c, gap]);
+}
+
+describe('ScanDetector', () => {
+  it('detects a fast burst terminated by Enter', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, burst('2900000000017')))).toEqual(['2900000000017']);
+  });
+
+  it('detects alphanumeric legacy codes, with Shift pressed for capitals', () => {
+    const d = new ScanDetector();
+    const keys: Array<[string, number]> = [['Shift', 300], ['L', 3], ['Shift', 3], ['C', 3], ['-', 3], ['0', 3], ['4', 3], ['2', 3], ['Enter', 3]];
+    expect(scans(play(d, keys))).toEqual(['LC-042']);
+  });
+
+  it('reports start for the first key and continue for the fast ones', () => {
+    const d = new ScanDetector();
+    const evs = play(d, burst('12345'));
+    expect(evs.map((e) => e.kind)).toEqual(['start', 'continue', 'continue', 'continue', 'continue', 'scan']);
+  });
+
+  it('ignores human typing', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, human('2900000000017')))).toEqual([]);
+    expect(d.pending.length).toBe(1);
+  });
+
+  it('ignores human typing that ends with Enter', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, [...human('smith'), ['Enter', 150]]))).toEqual([]);
+    // even a fast Enter after slow typing is not a scan
+    expect(scans(play(d, [...human('29000000'), ['Enter', 5]]))).toEqual([]);
+  });
+
+  it('ignores a burst that is too short', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, burst('123')))).toEqual([]);
+    expect(scans(play(d, burst('1234')))).toEqual(['1234']);
+  });
+
+  it('ignores a burst without Enter, or with a late Enter', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, human('123456789', 5)))).toEqual([]);
+    expect(scans(play(d, [...human('123456789', 5), ['Enter', 400]]))).toEqual([]);
+  });
+
+  it('honours the gap threshold exactly', () => {
+    const d = new ScanDetector({ maxGapMs: 30, maxEnterGapMs: 30 });
+    expect(scans(play(d, burst('123456', 29)))).toEqual(['123456']);
+    expect(scans(play(d, burst('123456', 30)))).toEqual([]);
+  });
+
+  it('separates human typing followed directly by a scan', () => {
+    const d = new ScanDetector();
+    const keys = [...human('jo'), ...burst('2900000000017', 3, 400), ...human('hn'), ['Enter', 200] as [string, number]];
+    expect(scans(play(d, keys))).toEqual(['2900000000017']);
+  });
+
+  it('a slow key just before a burst does not join it', () => {
+    const d = new ScanDetector();
+    const keys: Array<[string, number]> = [['x', 500], ['2', 200], ...burst('900000000017', 3, 3)];
+    expect(scans(play(d, keys))).toEqual(['2900000000017']);
+  });
+
+  it('handles two scans in a row and mixed sequences', () => {
+    const d = new ScanDetector();
+    const keys = [...burst('11112222'), ...human('abc'), ['Enter', 90] as [string, number], ...burst('33334444', 2, 50)];
+    expect(scans(play(d, keys))).toEqual(['11112222', '33334444']);
+  });
+
+  it('breaks a burst on modifier chords, control keys and key repeat', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, [['1', 500], ['2', 3], ['c', 3, { ctrl: true }], ['3', 3], ['4', 3], ['Enter', 3]]))).toEqual([]);
+    expect(scans(play(d, [['1', 500], ['2', 3], ['ArrowLeft', 3], ['3', 3], ['4', 3], ['Enter', 3]]))).toEqual([]);
+    const held: Array<[string, number, KeyModifiers?]> = [['1', 500], ['1', 20, { repeat: true }], ['1', 20, { repeat: true }], ['1', 20, { repeat: true }], ['1', 20, { repeat: true }], ['Enter', 20]];
+    expect(scans(play(d, held))).toEqual([]);
+    expect(scans(play(d, [['5', 500], ['5', 3], ['5', 3], ['5', 3], ['Enter', 3, { ctrl: true }]]))).toEqual([]);
+  });
+
+  it('ignores IME composition', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, [['1', 500], ['2', 3], ['3', 3, { composing: true }], ['4', 3], ['Enter', 3]]))).toEqual([]);
+  });
+
+  it('returns the burst start time', () => {
+    const d = new ScanDetector();
+    const evs = play(d, burst('98765', 2, 10), 0);
+    const scan = evs.find((e) => e.kind === 'scan');
+    expect(scan).toEqual({ kind: 'scan', code: '98765', startedAt: 10 });
+  });
+});

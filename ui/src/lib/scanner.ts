@@ -1,0 +1,132 @@
+// Tells a USB barcode scanner from a person typing, by timing alone.
+//
+// A keyboard-wedge scanner "types" the code, one key every few milliseconds,
+// then presses Enter. People are much slower: even fast typists rarely put
+// several keys in a row less than 30 ms apart. So a *burst* is at least
+// `minLength` printable characters, each arriving less than `maxGapMs` after
+// the previous one, terminated by Enter (itself arriving less than
+// `maxEnterGapMs` after the last character).
+//
+// This module is pure: it is fed (key, timestamp) pairs and says what it
+// saw. The DOM side (what to restore, what to prevent) lives in
+// `scannerListener.ts`.
+
+/** Maximum gap between two keys of one scanner burst, in milliseconds. */
+export const SCAN_MAX_GAP_MS = 30;
+/** Maximum gap between the last character and the terminating Enter. */
+export const SCAN_MAX_ENTER_GAP_MS = 50;
+/** Fewest characters a scanned code can have. */
+export const SCAN_MIN_LENGTH = 4;
+
+export interface ScannerOptions {
+  maxGapMs: number;
+  maxEnterGapMs: number;
+  minLength: number;
+}
+
+export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
+  maxGapMs: SCAN_MAX_GAP_MS,
+  maxEnterGapMs: SCAN_MAX_ENTER_GAP_MS,
+  minLength: SCAN_MIN_LENGTH,
+};
+
+/**
+ * What one key meant:
+ * - `start`: a printable key that may begin a burst (the previous sequence,
+ *   if any, is over). The caller should remember the state of the page
+ *   *before* this key takes effect, to undo it if a burst follows.
+ * - `continue`: a printable key arriving fast after the previous one; part of
+ *   a possible burst. Not a human keystroke for shortcut purposes.
+ * - `scan`: Enter terminating a burst; `code` holds the characters. The
+ *   caller should swallow this Enter and undo what the burst typed.
+ * - `other`: anything else (a slow Enter, a modifier chord, a control key).
+ */
+export type ScanEvent =
+  | { kind: 'start' }
+  | { kind: 'continue'; length: number }
+  | { kind: 'scan'; code: string; startedAt: number }
+  | { kind: 'other' };
+
+export interface KeyModifiers {
+  ctrl?: boolean;
+  alt?: boolean;
+  meta?: boolean;
+  /** An auto-repeat event (a key held down), which never belongs to a scan. */
+  repeat?: boolean;
+  /** An IME composition is in progress. */
+  composing?: boolean;
+}
+
+/** Keys that a scanner may press around characters without breaking a burst. */
+const TRANSPARENT_KEYS = new Set(['Shift', 'CapsLock']);
+
+/** A single printable character (what a scanner types), not "Enter" or "F2". */
+export function isPrintable(key: string): boolean {
+  // `key` is one code point for printable keys; named keys are longer words.
+  return [...key].length === 1 && key >= ' ';
+}
+
+export class ScanDetector {
+  readonly options: ScannerOptions;
+  private buffer = '';
+  private startedAt = 0;
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: Partial<ScannerOptions> = {}) {
+    this.options = { ...DEFAULT_SCANNER_OPTIONS, ...options };
+  }
+
+  /** Forget any partial sequence. */
+  reset(): void {
+    this.buffer = '';
+    this.lastAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The characters of the sequence in progress (for tests and debugging). */
+  get pending(): string {
+    return this.buffer;
+  }
+
+  feed(key: string, at: number, mods: KeyModifiers = {}): ScanEvent {
+    if (mods.composing) {
+      this.reset();
+      return { kind: 'other' };
+    }
+    if (TRANSPARENT_KEYS.has(key)) {
+      return { kind: 'other' };
+    }
+    const gap = at - this.lastAt;
+    if (key === 'Enter') {
+      const isScan =
+        !mods.ctrl &&
+        !mods.alt &&
+        !mods.meta &&
+        !mods.repeat &&
+        this.buffer.length >= this.options.minLength &&
+        gap >= 0 &&
+        gap < this.options.maxEnterGapMs;
+      const code = this.buffer;
+      const startedAt = this.startedAt;
+      this.reset();
+      return isScan ? { kind: 'scan', code, startedAt } : { kind: 'other' };
+    }
+    if (!isPrintable(key) || mods.ctrl || mods.alt || mods.meta) {
+      this.reset();
+      return { kind: 'other' };
+    }
+    if (mods.repeat) {
+      // Holding a key down repeats it quickly; that is a person, not a scanner.
+      this.reset();
+      return { kind: 'other' };
+    }
+    if (this.buffer.length > 0 && gap >= 0 && gap < this.options.maxGapMs) {
+      this.buffer += key;
+      this.lastAt = at;
+      return { kind: 'continue', length: this.buffer.length };
+    }
+    this.buffer = key;
+    this.startedAt = at;
+    this.lastAt = at;
+    return { kind: 'start' };
+  }
+}
