@@ -106,6 +106,12 @@ describe('ScanDetector', () => {
     expect(scans(play(d, [['1', 500], ['2', 3], ['3', 3, { composing: true }], ['4', 3], ['Enter', 3]]))).toEqual([]);
   });
 
+  it('needs a digit in the code unless told otherwise', () => {
+    expect(scans(play(new ScanDetector(), burst('smith')))).toEqual([]);
+    expect(scans(play(new ScanDetector(), burst('ABCD-1')))).toEqual(['ABCD-1']);
+    expect(scans(play(new ScanDetector({ requireDigit: false }), burst('ABCDE')))).toEqual(['ABCDE']);
+  });
+
   it('returns the burst start time', () => {
     const d = new ScanDetector();
     const evs = play(d, burst('98765', 2, 10), 0);

@@ -5,7 +5,8 @@
 // several keys in a row less than 30 ms apart. So a *burst* is at least
 // `minLength` printable characters, each arriving less than `maxGapMs` after
 // the previous one, terminated by Enter (itself arriving less than
-// `maxEnterGapMs` after the last character).
+// `maxEnterGapMs` after the last character), and containing a digit (every
+// card number does; machine-typed words do not).
 //
 // This module is pure: it is fed (key, timestamp) pairs and says what it
 // saw. The DOM side (what to restore, what to prevent) lives in
@@ -22,12 +23,19 @@ export interface ScannerOptions {
   maxGapMs: number;
   maxEnterGapMs: number;
   minLength: number;
+  /**
+   * Only codes with at least one digit count as scans. Every card (EAN-13 or
+   * legacy) carries digits, while fast machine-typed words ("smith" + Enter
+   * from an input method, a macro or a test driver) do not.
+   */
+  requireDigit: boolean;
 }
 
 export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
   maxGapMs: SCAN_MAX_GAP_MS,
   maxEnterGapMs: SCAN_MAX_ENTER_GAP_MS,
   minLength: SCAN_MIN_LENGTH,
+  requireDigit: true,
 };
 
 /**
@@ -103,6 +111,7 @@ export class ScanDetector {
         !mods.meta &&
         !mods.repeat &&
         this.buffer.length >= this.options.minLength &&
+        (!this.options.requireDigit || /\d/.test(this.buffer)) &&
         gap >= 0 &&
         gap < this.options.maxEnterGapMs;
       const code = this.buffer;
