@@ -1,1 +1,237 @@
-fn main() {}
+//! `regulars`: the headless command line over the same core as the app, for
+//! scripting, support and benchmarks. JSON output is one object per line.
+
+mod bench;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use regulars_core::{demo, import, Regulars};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "regulars", version, about = "Regulars: the till that remembers (headless CLI)")]
+struct Cli {
+    /// The store file (created if missing).
+    #[arg(long, global = true, env = "REGULARS_DB", default_value = "regulars.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Fill an empty store with the deterministic demo shop.
+    Demo {
+        #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Customer list operations.
+    Customers {
+        #[command(subcommand)]
+        cmd: CustomersCmd,
+    },
+    /// Search customers by name, nickname, phone digits or email.
+    Find {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look up the holder of a loyalty card.
+    Card {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one customer's profile, by id or external reference.
+    Customer {
+        id_or_ref: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Facts about the store.
+    Info {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks that print figures at a stated scale.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomersCmd {
+    /// Import customers from CSV (external_ref, given_name, family_name, phone, email, card).
+    Import {
+        file: PathBuf,
+        /// Where to write the per-row error report (CSV).
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Recognition accuracy (vs plain LIKE search) and latency.
+    Recognition {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Queries for the accuracy part.
+        #[arg(long, default_value_t = 5_000)]
+        queries: usize,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn open(db: &PathBuf) -> Result<Regulars> {
+    Regulars::open(db).with_context(|| format!("opening {}", db.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Demo { customers, seed } => {
+            let mut r = open(&cli.db)?;
+            let t = Instant::now();
+            let mut cfg = demo::DemoConfig::new(customers);
+            cfg.seed = seed;
+            let rep = demo::generate(r.store_mut(), &cfg)?;
+            println!(
+                "demo store {}: {} customers, {} products, {} sales, {} lines, {} notes in {:.1} s",
+                cli.db.display(),
+                rep.customers,
+                rep.products,
+                rep.sales,
+                rep.lines,
+                rep.notes,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Cmd::Customers {
+            cmd: CustomersCmd::Import { file, errors },
+        } => {
+            let mut r = open(&cli.db)?;
+            let rep = import::customers_csv(r.store_mut(), &file)?;
+            println!(
+                "{}: {} rows, {} imported, {} already present, {} rejected",
+                file.display(),
+                rep.rows,
+                rep.imported,
+                rep.skipped_existing,
+                rep.errors.len()
+            );
+            for e in rep.errors.iter().take(20) {
+                eprintln!("  line {}, column {}: {}", e.line, e.column, e.reason);
+            }
+            if let Some(path) = errors {
+                import::write_error_report(&rep.errors, &path)?;
+                println!("error report written to {}", path.display());
+            }
+        }
+        Cmd::Find { query, limit, json } => {
+            let r = open(&cli.db)?;
+            for hit in r.find(&query, limit)? {
+                let c = &hit.customer;
+                if json {
+                    println!(
+                        "{}",
+                        json!({
+                            "id": c.id, "external_ref": c.external_ref, "display_name": c.display_name,
+                            "score": hit.score, "why": hit.why, "card": c.card, "visits": c.visits,
+                            "last_visit": c.last_visit, "phone_tail": c.phone_tail, "email": c.email,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{:>6.2}  {:<28} {:<14} {:>4} visits  {}",
+                        hit.score,
+                        c.display_name,
+                        c.card.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+                        c.visits,
+                        hit.why
+                    );
+                }
+            }
+        }
+        Cmd::Card { code, json } => {
+            let r = open(&cli.db)?;
+            let p = r.lookup_card(&code)?;
+            print_profile(&p, json)?;
+        }
+        Cmd::Customer { id_or_ref, json } => {
+            let r = open(&cli.db)?;
+            let p = r.profile(r.resolve(&id_or_ref)?)?;
+            print_profile(&p, json)?;
+        }
+        Cmd::Info { json } => {
+            let r = open(&cli.db)?;
+            let i = r.info()?;
+            if json {
+                println!("{}", serde_json::to_string(&i)?);
+            } else {
+                println!(
+                    "{} ({}): {} customers, {} sales, {} changes waiting to sync{}",
+                    i.name,
+                    i.path,
+                    i.customers,
+                    i.sales,
+                    i.pending_changes,
+                    if i.demo { ", demo store" } else { "" }
+                );
+            }
+        }
+        Cmd::Bench {
+            cmd: BenchCmd::Recognition { customers, queries },
+        } => bench::recognition(&cli.db, customers, queries)?,
+    }
+    Ok(())
+}
+
+fn print_profile(p: &regulars_core::model::Profile, json: bool) -> Result<()> {
+    let s = &p.summary;
+    if json {
+        // One object per line, with the summary fields at the top level.
+        let mut v = serde_json::to_value(p)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("id".into(), json!(s.id));
+            o.insert("external_ref".into(), json!(s.external_ref));
+            o.insert("display_name".into(), json!(s.display_name));
+        }
+        println!("{v}");
+        return Ok(());
+    }
+    println!("{}  (id {})", s.display_name, s.id);
+    if let Some(c) = &s.card {
+        println!("  card {c}");
+    }
+    println!(
+        "  member since {}, {} visits, last {}, average basket {:.2}, points {}",
+        s.member_since,
+        s.visits,
+        s.last_visit.as_deref().unwrap_or("never"),
+        p.average_basket_cents as f64 / 100.0,
+        p.points_balance
+    );
+    if !p.favourites.is_empty() {
+        let fav: Vec<_> = p.favourites.iter().map(|f| format!("{} ({}x)", f.product, f.times)).collect();
+        println!("  favourites: {}", fav.join(", "));
+    }
+    for n in &p.notes {
+        println!("  note: {}", n.body);
+    }
+    Ok(())
+}

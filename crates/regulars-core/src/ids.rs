@@ -18,7 +18,6 @@ macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-        #[serde(transparent)]
         #[ts(type = "string")]
         pub struct $name(Uuid);
 
@@ -96,9 +95,6 @@ uuid_id!(
 uuid_id!(
     /// A completed (or refunded) sale.
     SaleId, "sale id");
-uuid_id!(
-    /// One line of a sale.
-    SaleLineId, "sale line id");
 uuid_id!(
     /// One entry of the append-only points ledger.
     PointsEntryId, "points entry id");

@@ -9,11 +9,18 @@
 //! Does not own: how changes travel to a server (a later sync crate), how
 //! anything is displayed (the UI), or process concerns such as logging setup.
 
+pub mod barcode;
 pub mod card;
+pub mod demo;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod model;
 pub mod people;
+pub mod regulars;
+pub mod rng;
 pub mod search;
+pub mod store;
 
 pub use error::{Error, ErrorCode, Result};
+pub use regulars::Regulars;

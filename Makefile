@@ -1,0 +1,75 @@
+# Regulars: two commands do everything on a fresh Debian 12 machine.
+#   make run    install what is missing, build, open the app on a demo store
+#   make test   install what is missing, run every check (what CI runs)
+# Everything else here is a building block of those two, or a benchmark.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+XVFB := xvfb-run -a -s '-screen 0 1280x800x24'
+APP_DEBUG := target/debug/regulars-app
+DATA ?= $(HOME)/.local/share/app.regulars.till
+
+.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e package clean
+
+run: setup ui
+	cargo build -p regulars-app
+	@echo "Opening Regulars on $(DATA)/regulars.db (demo shop on first run)"
+	@if [ -n "$${DISPLAY:-}" ]; then $(APP_DEBUG) --db $(DATA)/regulars.db; \
+	 else echo "no DISPLAY: running under Xvfb"; $(XVFB) $(APP_DEBUG) --db $(DATA)/regulars.db; fi
+
+# The same, on a new empty store (no demo data).
+run-empty: setup ui
+	cargo build -p regulars-app
+	$(APP_DEBUG) --empty --db $(DATA)/empty.db
+
+setup:
+	@bash scripts/setup.sh
+
+ui: setup
+	cd ui && npm run build
+
+app: ui
+	cargo build -p regulars-app -p regulars-cli
+
+lint: ui
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cd ui && npm run check
+
+test-ui: setup
+	cd ui && npm test
+
+test-rust: app
+	cargo test --workspace --exclude regulars-e2e
+
+test-e2e: app
+	REGULARS_E2E=1 $(XVFB) cargo test -p regulars-e2e -- --test-threads=1
+
+test: lint test-ui test-rust test-e2e
+	@echo "make test: all checks passed"
+
+# Regenerate ui/src/bindings from the Rust model (commit the result).
+bindings:
+	UPDATE_BINDINGS=1 cargo test -p regulars-core --test bindings
+
+# Benchmarks: release builds, figures printed; record them in docs/benchmarks.md.
+BENCH_DB ?= target/bench/recognition-100k.db
+bench: setup
+	cargo build --release -p regulars-cli
+	mkdir -p $(dir $(BENCH_DB))
+	target/release/regulars --db $(BENCH_DB) bench recognition --customers 100000
+
+bench-e2e: setup ui
+	cargo build --release -p regulars-app -p regulars-cli
+	mkdir -p $(dir $(BENCH_DB))
+	target/release/regulars --db $(BENCH_DB) info
+	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
+	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
+
+package: setup ui
+	cd ui && npx tauri build --bundles deb --config ../src-tauri/tauri.conf.json
+	@ls -la target/release/bundle/deb/
+
+clean:
+	cargo clean
+	rm -rf ui/dist

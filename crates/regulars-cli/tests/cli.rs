@@ -1,0 +1,103 @@
+//! The `regulars` binary as a user runs it: a real process on a real file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn regulars(db: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_regulars"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    out
+}
+
+fn ok(db: &Path, args: &[&str]) -> String {
+    let out = regulars(db, args);
+    assert!(
+        out.status.success(),
+        "regulars {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn import_find_card_and_customer_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "external_ref,given_name,family_name,phone,email,card\n\
+         H-1,Robert,Smith,802-555-0101,bob@example.com,2900000000018\n\
+         H-2,Margaret,Thornton,802-555-0102,,\n\
+         H-3,,,,,\n",
+    )
+    .unwrap();
+    let out = regulars(&db, &["customers", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 imported") && text.contains("1 rejected"), "{text}");
+
+    let hits = json_lines(&ok(&db, &["find", "bob smyth", "--json"]));
+    assert_eq!(hits[0]["external_ref"], "H-1");
+    assert_eq!(hits[0]["display_name"], "Robert Smith");
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.0);
+    assert!(hits[0]["id"].as_str().unwrap().len() == 36);
+
+    let card = json_lines(&ok(&db, &["card", "2900000000018", "--json"]));
+    assert_eq!(card.len(), 1);
+    assert_eq!(card[0]["external_ref"], "H-1");
+
+    let by_ref = json_lines(&ok(&db, &["customer", "H-2", "--json"]));
+    assert_eq!(by_ref[0]["display_name"], "Margaret Thornton");
+    let id = by_ref[0]["id"].as_str().unwrap().to_string();
+    let by_id = json_lines(&ok(&db, &["customer", &id, "--json"]));
+    assert_eq!(by_id[0]["external_ref"], "H-2");
+}
+
+#[test]
+fn errors_are_clear_and_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let out = regulars(&db, &["card", "2900000000017"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("check digit"), "{err}");
+
+    let out = regulars(&db, &["customer", "nobody", "--json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no customer matches"));
+
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x42u8; 4096]).unwrap();
+    let out = regulars(&junk, &["info"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    assert_eq!(std::fs::read(&junk).unwrap(), vec![0x42u8; 4096]);
+}
+
+#[test]
+fn demo_then_find_by_card_of_a_demo_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let text = ok(&db, &["demo", "--customers", "200"]);
+    assert!(text.contains("200 customers"), "{text}");
+    // Card serials start at 1: the first demo customer holds the first card.
+    let card = json_lines(&ok(&db, &["card", "2900000000018", "--json"]));
+    let name = card[0]["display_name"].as_str().unwrap().to_string();
+    let family = name.rsplit(' ').next().unwrap();
+    let hits = json_lines(&ok(&db, &["find", &name, "--json", "--limit", "50"]));
+    assert!(
+        hits.iter().any(|h| h["id"] == card[0]["id"]),
+        "searching '{name}' ({family}) should find the card holder"
+    );
+    let info = ok(&db, &["info"]);
+    assert!(info.contains("200 customers") && info.contains("demo store"), "{info}");
+}

@@ -1,0 +1,216 @@
+//! [`Regulars`]: the one object the app and the CLI talk to. It pairs the
+//! store with the in-memory search index and keeps the two consistent: every
+//! write that changes what search sees re-indexes that customer.
+//!
+//! Owns: orchestration of a use case (validate, write, re-index, read back).
+//! Does not own: SQL (the store), ranking (search), presentation.
+
+use std::path::Path;
+
+use crate::card::CardNumber;
+use crate::ids::CustomerId;
+use crate::model::{
+    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, Profile, StoreInfo,
+};
+use crate::search::{SearchDoc, SearchIndex};
+use crate::store::{now_iso, Store};
+use crate::{Error, Result};
+
+/// Most results a search returns, whatever the caller asks.
+pub const MAX_RESULTS: usize = 50;
+
+#[derive(Debug)]
+pub struct Regulars {
+    store: Store,
+    index: SearchIndex,
+}
+
+impl Regulars {
+    /// Opens the store at `path` and builds the search index from it.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::with_store(Store::open(path)?)
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        Self::with_store(Store::open_in_memory()?)
+    }
+
+    fn with_store(store: Store) -> Result<Self> {
+        let mut r = Regulars {
+            store,
+            index: SearchIndex::new(),
+        };
+        r.rebuild_index()?;
+        Ok(r)
+    }
+
+    /// Rebuilds the whole index (after a bulk import or demo generation).
+    pub fn rebuild_index(&mut self) -> Result<()> {
+        let mut index = SearchIndex::new();
+        for doc in self.store.search_docs()? {
+            index.upsert(doc);
+        }
+        self.index = index;
+        Ok(())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Search as you type: name (typos, nicknames, sound-alikes, initials),
+    /// phone digits or email. Ranked; regulars first among equals.
+    pub fn find(&self, query: &str, limit: usize) -> Result<Vec<FoundCustomer>> {
+        let limit = limit.clamp(1, MAX_RESULTS);
+        let now = chrono::Utc::now().timestamp();
+        self.index
+            .search(query, now, limit)
+            .into_iter()
+            .map(|hit| {
+                Ok(FoundCustomer {
+                    customer: self.store.summary(hit.id)?,
+                    score: hit.score,
+                    why: hit.why,
+                })
+            })
+            .collect()
+    }
+
+    /// What a card scan shows: the holder's profile.
+    pub fn lookup_card(&self, raw: &str) -> Result<Profile> {
+        let card = CardNumber::parse(raw)?;
+        let id = self.store.card_holder(&card)?;
+        self.store.profile(id)
+    }
+
+    pub fn profile(&self, id: CustomerId) -> Result<Profile> {
+        self.store.profile(id)
+    }
+
+    pub fn add_note(&mut self, id: CustomerId, note: &NewNote) -> Result<Note> {
+        self.store.add_note(id, note)
+    }
+
+    /// Customers who may already be the person being enrolled.
+    pub fn check_duplicates(&self, draft: &NewCustomer) -> Result<Vec<DuplicateCandidate>> {
+        // A half-typed form is normal here: check what is valid so far.
+        let doc = SearchDoc {
+            id: CustomerId::new(),
+            given_name: draft.given_name.trim().to_string(),
+            family_name: draft.family_name.trim().to_string(),
+            preferred_name: draft.preferred_name.clone(),
+            phones: draft.phones.clone(),
+            email: draft.email.clone(),
+            visits: 0,
+            last_visit_unix: None,
+        };
+        let mut out = self
+            .index
+            .likely_duplicates(&doc, 5)
+            .into_iter()
+            .map(|(id, reasons)| {
+                Ok(DuplicateCandidate {
+                    customer: self.store.summary(id)?,
+                    reasons,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(card) = draft
+            .card
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .and_then(|c| CardNumber::parse(c).ok())
+        {
+            if let Ok(holder) = self.store.card_holder(&card) {
+                if !out.iter().any(|d| d.customer.id == holder) {
+                    out.insert(
+                        0,
+                        DuplicateCandidate {
+                            customer: self.store.summary(holder)?,
+                            reasons: vec![format!("already holds card {card}")],
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates a customer and gives them a card (the one on the form, or the
+    /// next store card), all in one transaction.
+    pub fn enrol(&mut self, draft: &NewCustomer) -> Result<Profile> {
+        let row = crate::store::customers_validate_new(draft)?;
+        let card = match draft.card.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => Some(CardNumber::parse(c)?),
+            None => None,
+        };
+        let now = now_iso();
+        let tx = self.store.write()?;
+        Store::insert_customer(&tx, &row)?;
+        let card = match card {
+            Some(c) => c,
+            None => Store::next_card(&tx)?,
+        };
+        Store::insert_card(&tx, row.id, &card, &now)?;
+        tx.commit()?;
+        self.index.upsert(self.store.search_doc(row.id)?);
+        self.store.profile(row.id)
+    }
+
+    /// Gives an existing customer a card (an unknown card scanned at the till).
+    pub fn attach_card(&mut self, id: CustomerId, raw: &str) -> Result<Profile> {
+        let card = CardNumber::parse(raw)?;
+        self.store.customer(id)?;
+        let now = now_iso();
+        let tx = self.store.write()?;
+        Store::insert_card(&tx, id, &card, &now)?;
+        tx.commit()?;
+        self.store.profile(id)
+    }
+
+    pub fn info(&self) -> Result<StoreInfo> {
+        let conn = self.store.conn();
+        let count = |sql: &str| -> Result<u64> {
+            Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))?.max(0) as u64)
+        };
+        Ok(StoreInfo {
+            name: self
+                .store
+                .setting("store_name")?
+                .unwrap_or_else(|| "My shop".into()),
+            path: self.store.path().display().to_string(),
+            customers: count("SELECT count(*) FROM customers")?,
+            sales: count("SELECT count(*) FROM sales")?,
+            demo: self.store.setting("demo")?.as_deref() == Some("1"),
+            pending_changes: self.store.pending_changes()?,
+        })
+    }
+
+    /// Resolves a customer id or external reference typed on the CLI.
+    pub fn resolve(&self, id_or_ref: &str) -> Result<CustomerId> {
+        self.store.resolve_customer(id_or_ref)
+    }
+
+    /// An SVG barcode of a card, for printing.
+    pub fn card_svg(&self, raw: &str) -> Result<String> {
+        crate::barcode::card_svg(&CardNumber::parse(raw)?)
+    }
+
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.info()?.customers == 0)
+    }
+}
+
+impl From<Error> for crate::model::ApiError {
+    fn from(e: Error) -> Self {
+        (&e).into()
+    }
+}

@@ -1,0 +1,27 @@
+//! Generates the app-command permissions so capabilities/default.json can
+//! grant exactly the commands the UI uses and nothing else.
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(
+            regulars_commands(),
+        )),
+    )
+    .expect("failed to run tauri-build");
+}
+
+/// Keep in sync with `generate_handler!` in src/lib.rs and with
+/// capabilities/default.json (a test in src/lib.rs checks all three).
+fn regulars_commands() -> &'static [&'static str] {
+    &[
+        "store_info",
+        "find_customers",
+        "lookup_card",
+        "customer_profile",
+        "add_note",
+        "check_duplicates",
+        "enrol_customer",
+        "attach_card",
+        "card_svg",
+    ]
+}

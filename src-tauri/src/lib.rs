@@ -1,0 +1,216 @@
+//! The Regulars desktop shell. The only crate that knows Tauri.
+//!
+//! Owns: choosing the store file, opening it (with the demo shop on first
+//! run), and one thin command per UI action: take the state, call one
+//! function of [`regulars_core::Regulars`], map the error to
+//! `{code, message}`. No business logic lives here.
+//!
+//! Store file: `--db PATH` or `REGULARS_DB`, else `regulars.db` in the app
+//! data folder. A new, empty store gets the demo shop unless `--empty` is
+//! given or `REGULARS_EMPTY=1` is set.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use regulars_core::ids::CustomerId;
+use regulars_core::model::{
+    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, Profile, StoreInfo,
+};
+use regulars_core::{demo, Regulars};
+use tauri::Manager;
+
+/// Customers in the demo shop a first run creates.
+const DEMO_CUSTOMERS: usize = 2_000;
+
+/// The open store, or why it could not be opened (shown by the UI instead of
+/// crashing, so a locked or damaged file gets a clear message).
+struct AppState(Result<Mutex<Regulars>, ApiError>);
+
+type CmdResult<T> = Result<T, ApiError>;
+
+impl AppState {
+    fn get(&self) -> CmdResult<MutexGuard<'_, Regulars>> {
+        match &self.0 {
+            // A panic while holding the lock cannot leave the store half
+            // written (SQLite transactions roll back), so keep going.
+            Ok(m) => Ok(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn parse_id(id: &str) -> CmdResult<CustomerId> {
+    id.parse::<CustomerId>().map_err(ApiError::from)
+}
+
+#[tauri::command]
+async fn store_info(state: tauri::State<'_, AppState>) -> CmdResult<StoreInfo> {
+    Ok(state.get()?.info()?)
+}
+
+#[tauri::command]
+async fn find_customers(
+    state: tauri::State<'_, AppState>,
+    query: String,
+    limit: usize,
+) -> CmdResult<Vec<FoundCustomer>> {
+    Ok(state.get()?.find(&query, limit)?)
+}
+
+#[tauri::command]
+async fn lookup_card(state: tauri::State<'_, AppState>, code: String) -> CmdResult<Profile> {
+    Ok(state.get()?.lookup_card(&code)?)
+}
+
+#[tauri::command]
+async fn customer_profile(state: tauri::State<'_, AppState>, id: String) -> CmdResult<Profile> {
+    Ok(state.get()?.profile(parse_id(&id)?)?)
+}
+
+#[tauri::command]
+async fn add_note(
+    state: tauri::State<'_, AppState>,
+    customer_id: String,
+    note: NewNote,
+) -> CmdResult<Note> {
+    Ok(state.get()?.add_note(parse_id(&customer_id)?, &note)?)
+}
+
+#[tauri::command]
+async fn check_duplicates(
+    state: tauri::State<'_, AppState>,
+    draft: NewCustomer,
+) -> CmdResult<Vec<DuplicateCandidate>> {
+    Ok(state.get()?.check_duplicates(&draft)?)
+}
+
+#[tauri::command]
+async fn enrol_customer(
+    state: tauri::State<'_, AppState>,
+    draft: NewCustomer,
+) -> CmdResult<Profile> {
+    Ok(state.get()?.enrol(&draft)?)
+}
+
+#[tauri::command]
+async fn attach_card(
+    state: tauri::State<'_, AppState>,
+    customer_id: String,
+    code: String,
+) -> CmdResult<Profile> {
+    Ok(state.get()?.attach_card(parse_id(&customer_id)?, &code)?)
+}
+
+#[tauri::command]
+async fn card_svg(state: tauri::State<'_, AppState>, code: String) -> CmdResult<String> {
+    Ok(state.get()?.card_svg(&code)?)
+}
+
+/// Command-line options of the app (kept tiny on purpose; the CLI crate is
+/// the place for real options).
+#[derive(Debug, Default)]
+struct Options {
+    db: Option<PathBuf>,
+    empty: bool,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        db: std::env::var_os("REGULARS_DB").map(PathBuf::from),
+        empty: std::env::var("REGULARS_EMPTY").is_ok_and(|v| v == "1"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--db" => o.db = args.next().map(PathBuf::from),
+            "--empty" => o.empty = true,
+            _ => {}
+        }
+    }
+    o
+}
+
+fn open_store(path: &std::path::Path, empty: bool) -> Result<Regulars, ApiError> {
+    let mut r = Regulars::open(path)?;
+    let fresh = r.store().setting("initialised")?.is_none();
+    if fresh {
+        if !empty && r.is_empty()? {
+            demo::generate(r.store_mut(), &demo::DemoConfig::new(DEMO_CUSTOMERS))?;
+            r.rebuild_index()?;
+        }
+        r.store().set_setting("initialised", "1")?;
+    }
+    Ok(r)
+}
+
+pub fn run() {
+    let opts = options();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let path = match &opts.db {
+                Some(p) => p.clone(),
+                None => app.path().app_data_dir()?.join("regulars.db"),
+            };
+            let state = open_store(&path, opts.empty).map(Mutex::new);
+            if let Err(e) = &state {
+                // The code only: messages may quote user data.
+                eprintln!("regulars: the store could not be opened ({:?})", e.code);
+            }
+            app.manage(AppState(state));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            store_info,
+            find_customers,
+            lookup_card,
+            customer_profile,
+            add_note,
+            check_duplicates,
+            enrol_customer,
+            attach_card,
+            card_svg,
+        ])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("regulars: could not start the window: {e}");
+            std::process::exit(1);
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    /// The commands build.rs declares, the capability grants and the handler
+    /// registers must be the same set: a command the capability forgets is
+    /// unusable, one it grants beyond the list is needless privilege.
+    #[test]
+    fn capability_grants_exactly_the_declared_commands() {
+        let build = include_str!("../build.rs");
+        let list = &build[build.find("&[").unwrap()..];
+        let list = &list[..list.find(']').unwrap()];
+        let declared: Vec<String> = list
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        let mut granted: Vec<String> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        let mut declared_sorted = declared.clone();
+        declared_sorted.sort();
+        granted.sort();
+        assert_eq!(declared_sorted, granted);
+        let lib = include_str!("lib.rs");
+        let handler = &lib[lib.find("generate_handler![").unwrap()..];
+        let handler = &handler[..handler.find(']').unwrap()];
+        for d in &declared {
+            let name = d.trim_start_matches("allow-").replace('-', "_");
+            assert!(handler.contains(&format!("{name},")), "{name} not registered");
+        }
+    }
+}
