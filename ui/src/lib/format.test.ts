@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { money, relativeDate, visitsLine, followUpState, parseIso, formatCard, isoDay } from './format';
+import { safeLocale, money, relativeDate, visitsLine, followUpState, parseIso, formatCard, isoDay } from './format';
 
 const now = new Date(2025, 5, 15, 14, 0, 0); // 15 June 2025, local
 
 describe('format', () => {
+  it('falls back when the system language is not a locale', () => {
+    expect(safeLocale('C')).toBe('en-US');
+    expect(safeLocale('')).toBe('en-US');
+    expect(safeLocale(null)).toBe('en-US');
+    expect(safeLocale('en_GB.UTF-8')).toBe('en-GB');
+    expect(safeLocale('fr-CA')).toBe('fr-CA');
+  });
+
   it('formats money from cents', () => {
     expect(money(123456, 'en-US', 'USD')).toBe('$1,234.56');
     expect(money(5, 'en-US', 'USD')).toBe('$0.05');

@@ -3,8 +3,28 @@
 /** The shop's currency (a setting later). */
 export const CURRENCY = 'USD';
 
+/** Used when the system's language is not a valid BCP 47 tag (e.g. "C" under LANG=C). */
+export const FALLBACK_LOCALE = 'en-US';
+
+/** A locale Intl accepts: the candidate if valid, else the fallback. */
+export function safeLocale(candidate: string | null | undefined): string {
+  if (!candidate) return FALLBACK_LOCALE;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(candidate.replace(/_/g, '-').replace(/\..*$/, ''));
+    return canonical ?? FALLBACK_LOCALE;
+  } catch {
+    return FALLBACK_LOCALE;
+  }
+}
+
+let cachedLocale: string | null = null;
+
+/** The till's locale, from the webview's language. */
 export function defaultLocale(): string {
-  return (typeof navigator !== 'undefined' && navigator.language) || 'en-US';
+  if (cachedLocale === null) {
+    cachedLocale = safeLocale(typeof navigator !== 'undefined' ? navigator.language : null);
+  }
+  return cachedLocale;
 }
 
 const moneyCache = new Map<string, Intl.NumberFormat>();
@@ -109,4 +129,9 @@ export function formatCard(code: string | null): string {
 export function isoDay(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** A whole number with the locale's grouping ("2,000"). */
+export function count(n: number, locale = defaultLocale()): string {
+  return new Intl.NumberFormat(locale).format(n);
 }
