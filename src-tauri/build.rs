@@ -3,9 +3,8 @@
 
 fn main() {
     tauri_build::try_build(
-        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(
-            regulars_commands(),
-        )),
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(regulars_commands())),
     )
     .expect("failed to run tauri-build");
 }
@@ -23,5 +22,13 @@ fn regulars_commands() -> &'static [&'static str] {
         "enrol_customer",
         "attach_card",
         "card_svg",
+        "scan_code",
+        "find_products",
+        "save_product",
+        "complete_sale",
+        "attach_sale_customer",
+        "refund_sale",
+        "recent_sales",
+        "receipt_html",
     ]
 }

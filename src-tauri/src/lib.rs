@@ -12,9 +12,10 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use regulars_core::ids::CustomerId;
+use regulars_core::ids::{CustomerId, ProductId, SaleId};
 use regulars_core::model::{
-    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, Profile, StoreInfo,
+    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod,
+    Product, ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
 };
 use regulars_core::{demo, Regulars};
 use tauri::Manager;
@@ -39,8 +40,8 @@ impl AppState {
     }
 }
 
-fn parse_id(id: &str) -> CmdResult<CustomerId> {
-    id.parse::<CustomerId>().map_err(ApiError::from)
+fn parse_id<T: std::str::FromStr<Err = regulars_core::Error>>(id: &str) -> CmdResult<T> {
+    id.parse::<T>().map_err(ApiError::from)
 }
 
 #[tauri::command]
@@ -64,7 +65,7 @@ async fn lookup_card(state: tauri::State<'_, AppState>, code: String) -> CmdResu
 
 #[tauri::command]
 async fn customer_profile(state: tauri::State<'_, AppState>, id: String) -> CmdResult<Profile> {
-    Ok(state.get()?.profile(parse_id(&id)?)?)
+    Ok(state.get()?.profile(parse_id::<CustomerId>(&id)?)?)
 }
 
 #[tauri::command]
@@ -73,7 +74,9 @@ async fn add_note(
     customer_id: String,
     note: NewNote,
 ) -> CmdResult<Note> {
-    Ok(state.get()?.add_note(parse_id(&customer_id)?, &note)?)
+    Ok(state
+        .get()?
+        .add_note(parse_id::<CustomerId>(&customer_id)?, &note)?)
 }
 
 #[tauri::command]
@@ -98,12 +101,76 @@ async fn attach_card(
     customer_id: String,
     code: String,
 ) -> CmdResult<Profile> {
-    Ok(state.get()?.attach_card(parse_id(&customer_id)?, &code)?)
+    Ok(state
+        .get()?
+        .attach_card(parse_id::<CustomerId>(&customer_id)?, &code)?)
 }
 
 #[tauri::command]
 async fn card_svg(state: tauri::State<'_, AppState>, code: String) -> CmdResult<String> {
     Ok(state.get()?.card_svg(&code)?)
+}
+
+#[tauri::command]
+async fn scan_code(state: tauri::State<'_, AppState>, code: String) -> CmdResult<ScanResult> {
+    Ok(state.get()?.scan(&code)?)
+}
+
+#[tauri::command]
+async fn find_products(
+    state: tauri::State<'_, AppState>,
+    query: String,
+    limit: usize,
+) -> CmdResult<Vec<Product>> {
+    Ok(state.get()?.find_products(&query, limit)?)
+}
+
+#[tauri::command]
+async fn save_product(
+    state: tauri::State<'_, AppState>,
+    id: Option<String>,
+    draft: ProductDraft,
+) -> CmdResult<Product> {
+    let id = id.as_deref().map(parse_id::<ProductId>).transpose()?;
+    Ok(state.get()?.save_product(id, &draft)?)
+}
+
+#[tauri::command]
+async fn complete_sale(state: tauri::State<'_, AppState>, draft: SaleDraft) -> CmdResult<Sale> {
+    Ok(state.get()?.complete_sale(&draft)?)
+}
+
+#[tauri::command]
+async fn attach_sale_customer(
+    state: tauri::State<'_, AppState>,
+    sale_id: String,
+    customer_id: String,
+) -> CmdResult<Sale> {
+    Ok(state
+        .get()?
+        .attach_sale_customer(parse_id(&sale_id)?, parse_id(&customer_id)?)?)
+}
+
+#[tauri::command]
+async fn refund_sale(
+    state: tauri::State<'_, AppState>,
+    sale_id: String,
+    positions: Vec<u32>,
+    payment_method: PaymentMethod,
+) -> CmdResult<Sale> {
+    Ok(state
+        .get()?
+        .refund_sale(parse_id::<SaleId>(&sale_id)?, &positions, payment_method)?)
+}
+
+#[tauri::command]
+async fn recent_sales(state: tauri::State<'_, AppState>, limit: usize) -> CmdResult<Vec<Sale>> {
+    Ok(state.get()?.recent_sales(limit)?)
+}
+
+#[tauri::command]
+async fn receipt_html(state: tauri::State<'_, AppState>, sale_id: String) -> CmdResult<String> {
+    Ok(state.get()?.receipt_html(parse_id(&sale_id)?)?)
 }
 
 /// Command-line options of the app (kept tiny on purpose; the CLI crate is
@@ -169,6 +236,14 @@ pub fn run() {
             enrol_customer,
             attach_card,
             card_svg,
+            scan_code,
+            find_products,
+            save_product,
+            complete_sale,
+            attach_sale_customer,
+            refund_sale,
+            recent_sales,
+            receipt_html,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -210,7 +285,10 @@ mod tests {
         let handler = &handler[..handler.find(']').unwrap()];
         for d in &declared {
             let name = d.trim_start_matches("allow-").replace('-', "_");
-            assert!(handler.contains(&format!("{name},")), "{name} not registered");
+            assert!(
+                handler.contains(&format!("{name},")),
+                "{name} not registered"
+            );
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod barcode;
 pub mod card;
+pub mod checkout;
 pub mod demo;
 pub mod error;
 pub mod ids;

@@ -195,3 +195,104 @@ impl From<&crate::Error> for ApiError {
         }
     }
 }
+
+/// A product in the catalogue.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Product {
+    pub id: crate::ids::ProductId,
+    pub external_ref: Option<String>,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub price_cents: i64,
+    /// A durable or high-ticket good that deserves a follow-up question.
+    pub considered: bool,
+}
+
+/// What the owner types to add or edit a product.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct ProductDraft {
+    pub barcode: Option<String>,
+    pub name: String,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub price_cents: i64,
+    pub considered: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    #[default]
+    Card,
+    Other,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Card => "card",
+            PaymentMethod::Other => "other",
+        }
+    }
+}
+
+/// One line of a sale being rung up. For catalogue products the price and
+/// description come from the catalogue when the sale completes; the client's
+/// copy is only for display.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DraftLine {
+    pub product_id: Option<crate::ids::ProductId>,
+    pub description: String,
+    /// Units, or weight for weighed goods (kg or lb, as the shop sells).
+    pub quantity: f64,
+    pub unit_price_cents: i64,
+    /// A line discount in cents (never more than the line's value).
+    pub discount_cents: i64,
+}
+
+/// A sale as the till sends it to be completed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct SaleDraft {
+    pub customer_id: Option<CustomerId>,
+    pub lines: Vec<DraftLine>,
+    pub payment_method: PaymentMethod,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SaleLine {
+    pub position: u32,
+    pub product_id: Option<crate::ids::ProductId>,
+    pub description: String,
+    pub quantity: f64,
+    pub unit_price_cents: i64,
+    pub discount_cents: i64,
+    pub amount_cents: i64,
+}
+
+/// A completed sale (or refund, with negative amounts).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Sale {
+    pub id: SaleId,
+    pub customer_id: Option<CustomerId>,
+    pub customer_name: Option<String>,
+    pub completed_at: String,
+    pub lines: Vec<SaleLine>,
+    pub total_cents: i64,
+    pub payment_method: PaymentMethod,
+    pub refund_of: Option<SaleId>,
+    pub points_earned: i64,
+}
+
+/// What a scanned or typed code turned out to be.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScanResult {
+    /// A loyalty card: the holder's profile.
+    Customer { profile: Box<Profile> },
+    /// A product: a line ready to add to the sale.
+    Product { line: DraftLine },
+}

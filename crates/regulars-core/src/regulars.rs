@@ -8,9 +8,11 @@
 use std::path::Path;
 
 use crate::card::CardNumber;
-use crate::ids::CustomerId;
+use crate::checkout::{self, Code};
+use crate::ids::{CustomerId, ProductId, SaleId};
 use crate::model::{
-    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, Profile, StoreInfo,
+    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod, Product,
+    ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
 };
 use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
@@ -148,7 +150,12 @@ impl Regulars {
     /// next store card), all in one transaction.
     pub fn enrol(&mut self, draft: &NewCustomer) -> Result<Profile> {
         let row = crate::store::customers_validate_new(draft)?;
-        let card = match draft.card.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        let card = match draft
+            .card
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             Some(c) => Some(CardNumber::parse(c)?),
             None => None,
         };
@@ -202,6 +209,91 @@ impl Regulars {
     /// An SVG barcode of a card, for printing.
     pub fn card_svg(&self, raw: &str) -> Result<String> {
         crate::barcode::card_svg(&CardNumber::parse(raw)?)
+    }
+
+    /// Whatever was scanned or typed at the till: a loyalty card opens the
+    /// customer, a product code gives a line for the sale.
+    pub fn scan(&self, raw: &str) -> Result<ScanResult> {
+        let code = checkout::classify(raw)?;
+        let customer = |id: CustomerId| -> Result<ScanResult> {
+            Ok(ScanResult::Customer {
+                profile: Box::new(self.store.profile(id)?),
+            })
+        };
+        match &code {
+            Code::Card(card) => customer(self.store.card_holder(card)?),
+            Code::Either(s) => match self.store.card_holder(&CardNumber::parse(s)?) {
+                Ok(id) => customer(id),
+                Err(Error::UnknownCard { code: c }) => match self.store.product_line(&code)? {
+                    Some(line) => Ok(ScanResult::Product { line }),
+                    None => Err(Error::UnknownCard { code: c }),
+                },
+                Err(e) => Err(e),
+            },
+            Code::Product(s) | Code::Weighed { key: s, .. } => {
+                if let Some(line) = self.store.product_line(&code)? {
+                    return Ok(ScanResult::Product { line });
+                }
+                // Old systems printed cards with plain digit codes too.
+                if let Ok(id) = CardNumber::parse(s).and_then(|c| self.store.card_holder(&c)) {
+                    return customer(id);
+                }
+                Err(Error::NotFound {
+                    what: "product with barcode",
+                    key: s.clone(),
+                })
+            }
+        }
+    }
+
+    pub fn find_products(&self, query: &str, limit: usize) -> Result<Vec<Product>> {
+        self.store.find_products(query, limit)
+    }
+
+    pub fn save_product(&mut self, id: Option<ProductId>, draft: &ProductDraft) -> Result<Product> {
+        self.store.save_product(id, draft)
+    }
+
+    /// Completes a sale and refreshes the customer's standing in search
+    /// (one more visit, seen today), so regulars keep ranking first.
+    pub fn complete_sale(&mut self, draft: &SaleDraft) -> Result<Sale> {
+        let sale = self.store.complete_sale(draft)?;
+        self.refresh_activity(sale.customer_id)?;
+        Ok(sale)
+    }
+
+    pub fn attach_sale_customer(&mut self, sale: SaleId, customer: CustomerId) -> Result<Sale> {
+        let sale = self.store.attach_sale_customer(sale, customer)?;
+        self.refresh_activity(Some(customer))?;
+        Ok(sale)
+    }
+
+    pub fn refund_sale(
+        &mut self,
+        sale: SaleId,
+        positions: &[u32],
+        payment: PaymentMethod,
+    ) -> Result<Sale> {
+        let refund = self.store.refund_sale(sale, positions, payment)?;
+        self.refresh_activity(refund.customer_id)?;
+        Ok(refund)
+    }
+
+    pub fn recent_sales(&self, limit: usize) -> Result<Vec<Sale>> {
+        self.store.recent_sales(limit)
+    }
+
+    pub fn receipt_html(&self, sale: SaleId) -> Result<String> {
+        let name = self.info()?.name;
+        Ok(crate::store::receipt_html(&name, &self.store.sale(sale)?))
+    }
+
+    fn refresh_activity(&mut self, customer: Option<CustomerId>) -> Result<()> {
+        if let Some(c) = customer {
+            let doc = self.store.search_doc(c)?;
+            self.index.set_activity(c, doc.visits, doc.last_visit_unix);
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> Result<bool> {

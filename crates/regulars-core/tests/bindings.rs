@@ -38,6 +38,14 @@ fn export_all(dir: &Path) {
         NewCustomer,
         DuplicateCandidate,
         StoreInfo,
+        Product,
+        ProductDraft,
+        PaymentMethod,
+        DraftLine,
+        SaleDraft,
+        SaleLine,
+        Sale,
+        ScanResult,
     );
 }
 

@@ -93,7 +93,10 @@ fn clean_phone(s: &str) -> Result<Option<String>> {
     if digits.len() < 4 || digits.len() > 20 {
         return Err(Error::invalid(
             "phone",
-            format!("'{}' does not look like a phone number; type its digits", clip(&s)),
+            format!(
+                "'{}' does not look like a phone number; type its digits",
+                clip(&s)
+            ),
         ));
     }
     if s.chars()
@@ -113,12 +116,16 @@ fn clean_email(s: Option<&str>) -> Result<Option<String>> {
     };
     let valid = s.len() <= 254
         && !s.contains(char::is_whitespace)
-        && s.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
+        && s.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        });
     if !valid {
         return Err(Error::invalid(
             "email",
-            format!("'{}' is not an email address (like name@example.com)", clip(&s)),
+            format!(
+                "'{}' is not an email address (like name@example.com)",
+                clip(&s)
+            ),
         ));
     }
     Ok(Some(s.to_lowercase()))
@@ -129,7 +136,10 @@ fn clean_date(field: &'static str, s: Option<&str>) -> Result<Option<String>> {
         return Ok(None);
     };
     let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(field, format!("'{}' is not a date like 1980-04-23", clip(s)))
+        Error::invalid(
+            field,
+            format!("'{}' is not a date like 1980-04-23", clip(s)),
+        )
     })?;
     Ok(Some(d.format("%Y-%m-%d").to_string()))
 }
@@ -152,7 +162,10 @@ pub(crate) fn validate_new(draft: &NewCustomer) -> Result<CustomerRow> {
     let mut phones = Vec::new();
     for p in &draft.phones {
         if let Some(p) = clean_phone(p)? {
-            if !phones.iter().any(|q: &String| phone_digits(q) == phone_digits(&p)) {
+            if !phones
+                .iter()
+                .any(|q: &String| phone_digits(q) == phone_digits(&p))
+            {
                 phones.push(p);
             }
         }
@@ -160,7 +173,10 @@ pub(crate) fn validate_new(draft: &NewCustomer) -> Result<CustomerRow> {
     let birthday = clean_date("birthday", draft.birthday.as_deref())?;
     if let Some(b) = &birthday {
         if b.as_str() > chrono::Utc::now().format("%Y-%m-%d").to_string().as_str() {
-            return Err(Error::invalid("birthday", "is in the future; check the year"));
+            return Err(Error::invalid(
+                "birthday",
+                "is in the future; check the year",
+            ));
         }
     }
     Ok(CustomerRow {
@@ -181,7 +197,10 @@ pub(crate) fn validate_new(draft: &NewCustomer) -> Result<CustomerRow> {
 pub(crate) fn validate_note(note: &NewNote) -> Result<NewNote> {
     let body = clean_text(&note.body, true);
     if body.is_empty() {
-        return Err(Error::invalid("note", "is empty; type what you want to remember"));
+        return Err(Error::invalid(
+            "note",
+            "is empty; type what you want to remember",
+        ));
     }
     let n = body.chars().count();
     if n > NOTE_MAX_CHARS {
@@ -193,7 +212,11 @@ pub(crate) fn validate_note(note: &NewNote) -> Result<NewNote> {
     let author = clean_name("author", &note.author)?;
     Ok(NewNote {
         body,
-        author: if author.is_empty() { "staff".into() } else { author },
+        author: if author.is_empty() {
+            "staff".into()
+        } else {
+            author
+        },
         visibility: note.visibility,
         follow_up_on: clean_date("follow-up date", note.follow_up_on.as_deref())?,
     })
@@ -238,7 +261,14 @@ impl Store {
         for (i, p) in c.phones.iter().enumerate() {
             st.execute(params![c.id, i as i64, p, phone_digits(p)])?;
         }
-        record_change(tx, "customer", &c.id.to_string(), "insert", c, &c.created_at)
+        record_change(
+            tx,
+            "customer",
+            &c.id.to_string(),
+            "insert",
+            c,
+            &c.created_at,
+        )
     }
 
     /// Gives `customer` the card `code`, inside `tx`.
@@ -257,7 +287,11 @@ impl Store {
             .optional()?;
         match holder {
             Some((c, None)) if c == customer => return Ok(()),
-            Some(_) => return Err(Error::CardTaken { code: code.to_string() }),
+            Some(_) => {
+                return Err(Error::CardTaken {
+                    code: code.to_string(),
+                })
+            }
             None => {}
         }
         let kind = match code.kind() {
@@ -331,7 +365,9 @@ impl Store {
             .query_row([code.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         match row {
-            None => Err(Error::UnknownCard { code: code.to_string() }),
+            None => Err(Error::UnknownCard {
+                code: code.to_string(),
+            }),
             Some((_, Some(_), reason)) => Err(Error::CardRetired {
                 code: code.to_string(),
                 reason: reason.unwrap_or_else(|| "no reason given".into()),
@@ -350,7 +386,9 @@ impl Store {
             params![code.as_str(), now, reason],
         )?;
         if n == 0 {
-            return Err(Error::UnknownCard { code: code.to_string() });
+            return Err(Error::UnknownCard {
+                code: code.to_string(),
+            });
         }
         record_change(
             &tx,
@@ -463,7 +501,10 @@ impl Store {
             "note",
             &stored.id.to_string(),
             "insert",
-            &NoteChange { customer_id: customer, note: &stored },
+            &NoteChange {
+                customer_id: customer,
+                note: &stored,
+            },
             &stored.created_at,
         )?;
         tx.commit()?;
@@ -494,9 +535,9 @@ impl Store {
     pub fn search_docs(&self) -> Result<Vec<SearchDoc>> {
         use std::collections::HashMap;
         let mut phones: HashMap<CustomerId, Vec<String>> = HashMap::new();
-        let mut st = self
-            .conn
-            .prepare("SELECT customer_id, phone FROM customer_phones ORDER BY customer_id, position")?;
+        let mut st = self.conn.prepare(
+            "SELECT customer_id, phone FROM customer_phones ORDER BY customer_id, position",
+        )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             phones.entry(r.get(0)?).or_default().push(r.get(1)?);
@@ -511,12 +552,17 @@ impl Store {
             let last: Option<String> = r.get(2)?;
             activity.insert(
                 r.get(0)?,
-                (r.get(1)?, last.as_deref().and_then(super::parse_iso).map(|t| t.timestamp())),
+                (
+                    r.get(1)?,
+                    last.as_deref()
+                        .and_then(super::parse_iso)
+                        .map(|t| t.timestamp()),
+                ),
             );
         }
-        let mut st = self.conn.prepare(
-            "SELECT id, given_name, family_name, preferred_name, email FROM customers",
-        )?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, given_name, family_name, preferred_name, email FROM customers")?;
         let docs = st
             .query_map([], |r| {
                 let id: CustomerId = r.get(0)?;
@@ -560,7 +606,10 @@ impl Store {
             phones: c.phones,
             email: c.email,
             visits,
-            last_visit_unix: last.as_deref().and_then(super::parse_iso).map(|t| t.timestamp()),
+            last_visit_unix: last
+                .as_deref()
+                .and_then(super::parse_iso)
+                .map(|t| t.timestamp()),
         })
     }
 }

@@ -10,6 +10,7 @@
 
 mod customers;
 mod profile;
+mod sales;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -22,15 +23,18 @@ use serde::Serialize;
 use crate::ids::{ChangeId, DeviceId};
 use crate::{Error, Result};
 
-pub use customers::{display_name, phone_digits, CustomerRow, NOTE_MAX_CHARS};
 pub(crate) use customers::validate_new as customers_validate_new;
+pub use customers::{display_name, phone_digits, CustomerRow, NOTE_MAX_CHARS};
+pub use sales::receipt_html;
 
 /// `PRAGMA application_id` of a Regulars store ("REGU"): lets us refuse to
 /// open, and so never modify, some other program's SQLite file.
 const APPLICATION_ID: i64 = 0x5245_4755;
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!("../../migrations/0001_initial.sql"))])
+    Migrations::new(vec![M::up(include_str!(
+        "../../migrations/0001_initial.sql"
+    ))])
 });
 
 /// Number of migrations this build knows (the newest schema version).
@@ -53,7 +57,10 @@ impl Store {
     /// store or from a newer version is refused with a clear error and left
     /// untouched.
     pub fn open(path: &Path) -> Result<Self> {
-        let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let existed = path.exists()
+            && std::fs::metadata(path)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 path: dir.display().to_string(),
@@ -78,7 +85,8 @@ impl Store {
 
     fn setup(mut conn: Connection, path: PathBuf, existed: bool) -> Result<Self> {
         let classify = |e: rusqlite::Error| classify_open_error(&path, e);
-        conn.busy_timeout(Duration::from_secs(3)).map_err(classify)?;
+        conn.busy_timeout(Duration::from_secs(3))
+            .map_err(classify)?;
         // Reading the application id is the first real read of the file: a
         // non-database or damaged header fails here, before we write.
         let app_id: i64 = conn
@@ -243,12 +251,20 @@ pub(crate) fn record_change<T: Serialize>(
     payload: &T,
     now: &str,
 ) -> Result<()> {
-    let json = serde_json::to_string(payload).map_err(|e| Error::invalid("change", e.to_string()))?;
+    let json =
+        serde_json::to_string(payload).map_err(|e| Error::invalid("change", e.to_string()))?;
     tx.prepare_cached(
         "INSERT INTO outbox(change_id, entity, entity_id, op, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(rusqlite::params![ChangeId::new(), entity, entity_id, op, json, now])?;
+    .execute(rusqlite::params![
+        ChangeId::new(),
+        entity,
+        entity_id,
+        op,
+        json,
+        now
+    ])?;
     Ok(())
 }
 

@@ -7,7 +7,9 @@ use rusqlite::OptionalExtension;
 use super::Store;
 use crate::card::CardNumber;
 use crate::ids::{CustomerId, SaleId};
-use crate::model::{CardInfo, CustomerSummary, Favourite, HouseholdMember, Profile, Visit, VisitLine};
+use crate::model::{
+    CardInfo, CustomerSummary, Favourite, HouseholdMember, Profile, Visit, VisitLine,
+};
 use crate::Result;
 
 /// How many recent visits a profile carries (with their lines).

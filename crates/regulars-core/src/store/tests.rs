@@ -9,7 +9,11 @@ fn draft(given: &str, family: &str) -> NewCustomer {
         given_name: given.into(),
         family_name: family.into(),
         phones: vec!["(802) 555-0142".into()],
-        email: Some(format!("{}.{}@example.com", given.to_lowercase(), family.to_lowercase())),
+        email: Some(format!(
+            "{}.{}@example.com",
+            given.to_lowercase(),
+            family.to_lowercase()
+        )),
         marketing_consent: true,
         ..Default::default()
     }
@@ -32,7 +36,10 @@ fn count(store: &Store, sql: &str) -> i64 {
 fn new_store_is_wal_with_foreign_keys_and_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.db")).unwrap();
-    let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(count(&store, "PRAGMA foreign_keys"), 1);
     assert_eq!(count(&store, "PRAGMA user_version"), schema_version());
@@ -52,7 +59,8 @@ fn data_survives_reopen_and_device_id_is_stable() {
     let (id, device) = {
         let mut r = Regulars::open(&path).unwrap();
         let p = r.enrol(&draft("Margaret", "Thornton")).unwrap();
-        r.add_note(p.summary.id, &note("Daughter started college")).unwrap();
+        r.add_note(p.summary.id, &note("Daughter started college"))
+            .unwrap();
         (p.summary.id, r.store().device())
     };
     let r = Regulars::open(&path).unwrap();
@@ -71,7 +79,10 @@ fn a_file_that_is_not_a_database_is_refused_and_untouched() {
     std::fs::write(&path, &junk).unwrap();
     let e = Store::open(&path).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Corrupt, "{e}");
-    assert!(e.to_string().contains("backup"), "message says what to do: {e}");
+    assert!(
+        e.to_string().contains("backup"),
+        "message says what to do: {e}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), junk);
 }
 
@@ -110,7 +121,10 @@ fn a_locked_store_is_reported_busy_and_writes_nothing() {
     let mut r = Regulars::open(&path).unwrap();
     let locker = rusqlite::Connection::open(&path).unwrap();
     locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    r.store_mut().conn.busy_timeout(std::time::Duration::from_millis(50)).unwrap();
+    r.store_mut()
+        .conn
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
     let e = r.enrol(&draft("Ann", "Lee")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Busy, "{e}");
     locker.execute_batch("ROLLBACK").unwrap();
@@ -124,12 +138,30 @@ fn enrolment_writes_customer_card_and_outbox_together() {
     let p = r.enrol(&draft("John", "Smith")).unwrap();
     let card = p.summary.card.clone().unwrap();
     assert_eq!(card, crate::card::CardNumber::issue(1).unwrap());
-    assert_eq!(count(r.store(), "SELECT count(*) FROM outbox WHERE entity = 'customer'"), 1);
-    assert_eq!(count(r.store(), "SELECT count(*) FROM outbox WHERE entity = 'card'"), 1);
+    assert_eq!(
+        count(
+            r.store(),
+            "SELECT count(*) FROM outbox WHERE entity = 'customer'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            r.store(),
+            "SELECT count(*) FROM outbox WHERE entity = 'card'"
+        ),
+        1
+    );
     // The next enrolment gets the next card.
     let q = r.enrol(&draft("Jane", "Smith")).unwrap();
-    assert_eq!(q.summary.card.unwrap(), crate::card::CardNumber::issue(2).unwrap());
-    assert_eq!(r.lookup_card(card.as_str()).unwrap().summary.id, p.summary.id);
+    assert_eq!(
+        q.summary.card.unwrap(),
+        crate::card::CardNumber::issue(2).unwrap()
+    );
+    assert_eq!(
+        r.lookup_card(card.as_str()).unwrap().summary.id,
+        p.summary.id
+    );
 }
 
 #[test]
@@ -150,13 +182,55 @@ fn bad_enrolment_input_is_rejected_with_the_field_named() {
     let mut r = Regulars::open_in_memory().unwrap();
     let cases: Vec<(NewCustomer, &str)> = vec![
         (draft("", ""), "name"),
-        (NewCustomer { email: Some("not-an-email".into()), ..draft("A", "B") }, "email"),
-        (NewCustomer { phones: vec!["12".into()], ..draft("A", "B") }, "phone"),
-        (NewCustomer { phones: vec!["555-CALL-NOW".into()], ..draft("A", "B") }, "phone"),
-        (NewCustomer { birthday: Some("23/04/1980".into()), ..draft("A", "B") }, "birthday"),
-        (NewCustomer { birthday: Some("2999-01-01".into()), ..draft("A", "B") }, "birthday"),
-        (NewCustomer { given_name: "X".repeat(500), ..draft("A", "B") }, "given name"),
-        (NewCustomer { card: Some("2900000000017".into()), ..draft("A", "B") }, "check digit"),
+        (
+            NewCustomer {
+                email: Some("not-an-email".into()),
+                ..draft("A", "B")
+            },
+            "email",
+        ),
+        (
+            NewCustomer {
+                phones: vec!["12".into()],
+                ..draft("A", "B")
+            },
+            "phone",
+        ),
+        (
+            NewCustomer {
+                phones: vec!["555-CALL-NOW".into()],
+                ..draft("A", "B")
+            },
+            "phone",
+        ),
+        (
+            NewCustomer {
+                birthday: Some("23/04/1980".into()),
+                ..draft("A", "B")
+            },
+            "birthday",
+        ),
+        (
+            NewCustomer {
+                birthday: Some("2999-01-01".into()),
+                ..draft("A", "B")
+            },
+            "birthday",
+        ),
+        (
+            NewCustomer {
+                given_name: "X".repeat(500),
+                ..draft("A", "B")
+            },
+            "given name",
+        ),
+        (
+            NewCustomer {
+                card: Some("2900000000017".into()),
+                ..draft("A", "B")
+            },
+            "check digit",
+        ),
     ];
     for (d, field) in cases {
         let e = r.enrol(&d).unwrap_err();
@@ -181,7 +255,10 @@ fn notes_are_validated_and_hostile_text_is_stored_verbatim() {
     assert_eq!(notes[0].body, hostile);
     assert_eq!(count(r.store(), "SELECT count(*) FROM customers"), 1);
     let ghost = crate::ids::CustomerId::new();
-    assert_eq!(r.add_note(ghost, &note("hi")).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(
+        r.add_note(ghost, &note("hi")).unwrap_err().code(),
+        ErrorCode::NotFound
+    );
 }
 
 #[test]
@@ -191,7 +268,10 @@ fn card_lookup_errors_are_distinct() {
     let card = p.summary.card.unwrap();
     let code = |raw: &str| r.lookup_card(raw).unwrap_err().code();
     assert_eq!(code("2900000000999"), ErrorCode::BadCheckDigit);
-    assert_eq!(code(crate::card::CardNumber::issue(77).unwrap().as_str()), ErrorCode::UnknownCard);
+    assert_eq!(
+        code(crate::card::CardNumber::issue(77).unwrap().as_str()),
+        ErrorCode::UnknownCard
+    );
     assert_eq!(code("'; DROP TABLE cards; --"), ErrorCode::InvalidInput);
     assert_eq!(code(&"9".repeat(10_000)), ErrorCode::InvalidInput);
     r.store_mut().retire_card(&card, "lost").unwrap();
