@@ -74,6 +74,30 @@ describe('ScanDetector', () => {
     expect(scans(play(d, burst('123456', 30)))).toEqual([]);
   });
 
+  it('tolerates a late key inside a burst on a busy machine', () => {
+    // measured through WebDriver on a loaded 2-core machine
+    const gaps = [500, 9, 49, 11, 17, 48, 36, 36, 25, 19, 5, 10, 3, 3];
+    const code = '2900000004146';
+    const keys = [...code, 'Enter'].map((k, i): [string, number] => [k, gaps[i]]);
+    expect(scans(play(new ScanDetector(), keys))).toEqual([code]);
+  });
+
+  it('does not tolerate slow keys before a burst is established, or a slow average', () => {
+    const d = new ScanDetector();
+    // first gap slow: no burst yet, so the sequence restarts at each key
+    expect(scans(play(d, [['1', 500], ['2', 45], ['3', 5], ['4', 5], ['Enter', 5]]))).toEqual([]);
+    // a rollover pair then human speed: the average is far above 30 ms
+    expect(scans(play(d, [['1', 500], ['2', 15], ['3', 55], ['4', 55], ['5', 55], ['Enter', 40]]))).toEqual([]);
+    // a gap over the jitter limit always breaks
+    expect(scans(play(d, [['1', 500], ['2', 2], ['3', 2], ['4', 2], ['5', 60], ['6', 2], ['7', 2], ['Enter', 2]]))).toEqual([]);
+  });
+
+  it('tolerates a late Enter only within the jitter limit', () => {
+    const d = new ScanDetector();
+    expect(scans(play(d, [...[...'29000000'].map((c, i): [string, number] => [c, i ? 3 : 500]), ['Enter', 55]]))).toEqual(['29000000']);
+    expect(scans(play(d, [...[...'29000000'].map((c, i): [string, number] => [c, i ? 3 : 500]), ['Enter', 61]]))).toEqual([]);
+  });
+
   it('separates human typing followed directly by a scan', () => {
     const d = new ScanDetector();
     const keys = [...human('jo'), ...burst('2900000000017', 3, 400), ...human('hn'), ['Enter', 200] as [string, number]];

@@ -8,6 +8,11 @@
 // `maxEnterGapMs` after the last character), and containing a digit (every
 // card number does; machine-typed words do not).
 //
+// A loaded machine can deliver one key late, so once a burst is established
+// (two fast keys) a single gap up to `maxJitterGapMs` is tolerated while the
+// burst's average gap stays under `maxGapMs`. People never average < 30 ms
+// per key, so this does not let typing through.
+//
 // This module is pure: it is fed (key, timestamp) pairs and says what it
 // saw. The DOM side (what to restore, what to prevent) lives in
 // `scannerListener.ts`.
@@ -16,12 +21,19 @@
 export const SCAN_MAX_GAP_MS = 30;
 /** Maximum gap between the last character and the terminating Enter. */
 export const SCAN_MAX_ENTER_GAP_MS = 50;
+/**
+ * Largest single gap tolerated *inside* an established burst (a busy machine
+ * can delay one key), as long as the burst's average gap stays under
+ * `maxGapMs`. A burst is established once two keys arrived fast.
+ */
+export const SCAN_MAX_JITTER_GAP_MS = 60;
 /** Fewest characters a scanned code can have. */
 export const SCAN_MIN_LENGTH = 4;
 
 export interface ScannerOptions {
   maxGapMs: number;
   maxEnterGapMs: number;
+  maxJitterGapMs: number;
   minLength: number;
   /**
    * Only codes with at least one digit count as scans. Every card (EAN-13 or
@@ -34,6 +46,7 @@ export interface ScannerOptions {
 export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
   maxGapMs: SCAN_MAX_GAP_MS,
   maxEnterGapMs: SCAN_MAX_ENTER_GAP_MS,
+  maxJitterGapMs: SCAN_MAX_JITTER_GAP_MS,
   minLength: SCAN_MIN_LENGTH,
   requireDigit: true,
 };
@@ -95,6 +108,17 @@ export class ScanDetector {
     return this.buffer;
   }
 
+  /**
+   * A slower key keeps an established burst going when it is only jitter:
+   * under the jitter limit, with the average gap still scanner-fast.
+   */
+  private tolerates(gap: number): boolean {
+    const n = this.buffer.length;
+    if (n < 2 || gap >= this.options.maxJitterGapMs) return false;
+    const span = this.lastAt - this.startedAt + gap;
+    return span / n < this.options.maxGapMs;
+  }
+
   feed(key: string, at: number, mods: KeyModifiers = {}): ScanEvent {
     if (mods.composing) {
       this.reset();
@@ -113,7 +137,7 @@ export class ScanDetector {
         this.buffer.length >= this.options.minLength &&
         (!this.options.requireDigit || /\d/.test(this.buffer)) &&
         gap >= 0 &&
-        gap < this.options.maxEnterGapMs;
+        (gap < this.options.maxEnterGapMs || this.tolerates(gap));
       const code = this.buffer;
       const startedAt = this.startedAt;
       this.reset();
@@ -128,7 +152,7 @@ export class ScanDetector {
       this.reset();
       return { kind: 'other' };
     }
-    if (this.buffer.length > 0 && gap >= 0 && gap < this.options.maxGapMs) {
+    if (this.buffer.length > 0 && gap >= 0 && (gap < this.options.maxGapMs || this.tolerates(gap))) {
       this.buffer += key;
       this.lastAt = at;
       return { kind: 'continue', length: this.buffer.length };
