@@ -32,7 +32,10 @@ fn row(what: &str, n: usize, v: Vec<Duration>, target: &str) {
 pub fn recognition(db: &Path, customers: usize, queries: usize) -> Result<()> {
     let mut r = Regulars::open(db).with_context(|| format!("opening {}", db.display()))?;
     if r.is_empty()? {
-        println!("generating a demo store of {customers} customers in {} ...", db.display());
+        println!(
+            "generating a demo store of {customers} customers in {} ...",
+            db.display()
+        );
         let t = Instant::now();
         let rep = demo::generate(r.store_mut(), &demo::DemoConfig::new(customers))?;
         println!(
@@ -79,9 +82,17 @@ pub fn recognition(db: &Path, customers: usize, queries: usize) -> Result<()> {
         let holder = r.store().card_holder(&card)?;
         let summary = r.store().summary(holder)?;
         card_times.push(t.elapsed());
-        anyhow::ensure!(summary.id == *id, "card {code} resolved to the wrong customer");
+        anyhow::ensure!(
+            summary.id == *id,
+            "card {code} resolved to the wrong customer"
+        );
     }
-    row("card scan -> customer summary", card_times.len(), card_times, "p99 <= 1 ms");
+    row(
+        "card scan -> customer summary",
+        card_times.len(),
+        card_times,
+        "p99 <= 1 ms",
+    );
 
     let mut key_times = Vec::new();
     for (_, given, family, _) in sample.iter().take(400) {
@@ -93,7 +104,12 @@ pub fn recognition(db: &Path, customers: usize, queries: usize) -> Result<()> {
             std::hint::black_box(hits);
         }
     }
-    row("name search per keystroke (top 10)", key_times.len(), key_times, "p99 <= 5 ms");
+    row(
+        "name search per keystroke (top 10)",
+        key_times.len(),
+        key_times,
+        "p99 <= 5 ms",
+    );
 
     let mut profile_times = Vec::new();
     for (id, ..) in sample.iter().take(500) {
@@ -101,12 +117,90 @@ pub fn recognition(db: &Path, customers: usize, queries: usize) -> Result<()> {
         std::hint::black_box(r.profile(*id)?);
         profile_times.push(t.elapsed());
     }
-    row("full profile", profile_times.len(), profile_times, "p99 <= 5 ms");
+    row(
+        "full profile",
+        profile_times.len(),
+        profile_times,
+        "p99 <= 5 ms",
+    );
 
     println!("\nAccuracy at {customers} generated customers, {queries} queries");
     let t = Instant::now();
     let report = regulars_core::search::eval::accuracy(customers, queries, 7);
     println!("{report}");
     println!("(accuracy run took {:.1} s)", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `regulars bench checkout`: on an existing store (e.g. Complete Journey
+/// imported), the profile of random customers and ringing up 30-line sales.
+/// It adds the benchmark's sales to the store: run it on a scratch copy.
+pub fn checkout(db: &Path, sales: usize, lines_per_sale: usize) -> Result<()> {
+    use regulars_core::model::{DraftLine, PaymentMethod, SaleDraft};
+    let mut r = Regulars::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let conn = r.store().conn();
+    let n_customers: i64 = conn.query_row("SELECT count(*) FROM customers", [], |x| x.get(0))?;
+    let n_lines: i64 = conn.query_row("SELECT count(*) FROM sale_lines", [], |x| x.get(0))?;
+    anyhow::ensure!(
+        n_customers > 0,
+        "the store is empty: import or generate data first"
+    );
+    let mut customers: Vec<CustomerId> = conn
+        .prepare("SELECT id FROM customers")?
+        .query_map([], |x| x.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let products: Vec<(regulars_core::ids::ProductId, String, i64)> = conn
+        .prepare("SELECT id, name, price_cents FROM products LIMIT 5000")?
+        .query_map([], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    anyhow::ensure!(!products.is_empty(), "the store has no products");
+    let mut rng = Rng::new(9);
+    for i in (1..customers.len()).rev() {
+        customers.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    println!("Checkout and profile at {n_customers} customers and {n_lines} sale lines");
+
+    let mut profile_times = Vec::new();
+    for id in customers.iter().cycle().take(1_000) {
+        let t = Instant::now();
+        std::hint::black_box(r.profile(*id)?);
+        profile_times.push(t.elapsed());
+    }
+    row(
+        "profile (summary, favourites, 20 visits)",
+        profile_times.len(),
+        profile_times,
+        "p99 <= 5 ms",
+    );
+
+    let mut sale_times = Vec::new();
+    for i in 0..sales {
+        let lines = (0..lines_per_sale)
+            .map(|_| {
+                let (id, name, price) = rng.pick(&products).clone();
+                DraftLine {
+                    product_id: Some(id),
+                    description: name,
+                    quantity: 1.0 + rng.below(3) as f64,
+                    unit_price_cents: price,
+                    discount_cents: 0,
+                }
+            })
+            .collect();
+        let draft = SaleDraft {
+            customer_id: Some(customers[i % customers.len()]),
+            lines,
+            payment_method: PaymentMethod::Card,
+        };
+        let t = Instant::now();
+        r.complete_sale(&draft)?;
+        sale_times.push(t.elapsed());
+    }
+    row(
+        &format!("complete a {lines_per_sale}-line sale (durable commit)"),
+        sale_times.len(),
+        sale_times,
+        "p99 <= 20 ms",
+    );
     Ok(())
 }

@@ -12,10 +12,19 @@ use regulars_core::{demo, import, Regulars};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "regulars", version, about = "Regulars: the till that remembers (headless CLI)")]
+#[command(
+    name = "regulars",
+    version,
+    about = "Regulars: the till that remembers (headless CLI)"
+)]
 struct Cli {
     /// The store file (created if missing).
-    #[arg(long, global = true, env = "REGULARS_DB", default_value = "regulars.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "REGULARS_DB",
+        default_value = "regulars.db"
+    )]
     db: PathBuf,
     #[command(subcommand)]
     cmd: Cmd,
@@ -87,6 +96,13 @@ enum BenchCmd {
         /// Queries for the accuracy part.
         #[arg(long, default_value_t = 5_000)]
         queries: usize,
+    },
+    /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
+    Checkout {
+        #[arg(long, default_value_t = 300)]
+        sales: usize,
+        #[arg(long, default_value_t = 30)]
+        lines: usize,
     },
 }
 
@@ -197,6 +213,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },
         } => bench::recognition(&cli.db, customers, queries)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Checkout { sales, lines },
+        } => bench::checkout(&cli.db, sales, lines)?,
     }
     Ok(())
 }
@@ -227,7 +246,11 @@ fn print_profile(p: &regulars_core::model::Profile, json: bool) -> Result<()> {
         p.points_balance
     );
     if !p.favourites.is_empty() {
-        let fav: Vec<_> = p.favourites.iter().map(|f| format!("{} ({}x)", f.product, f.times)).collect();
+        let fav: Vec<_> = p
+            .favourites
+            .iter()
+            .map(|f| format!("{} ({}x)", f.product, f.times))
+            .collect();
         println!("  favourites: {}", fav.join(", "));
     }
     for n in &p.notes {

@@ -24,7 +24,9 @@ fn ok(db: &Path, args: &[&str]) -> String {
 }
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -43,7 +45,10 @@ fn import_find_card_and_customer_round_trip() {
     let out = regulars(&db, &["customers", "import", csv.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("2 imported") && text.contains("1 rejected"), "{text}");
+    assert!(
+        text.contains("2 imported") && text.contains("1 rejected"),
+        "{text}"
+    );
 
     let hits = json_lines(&ok(&db, &["find", "bob smyth", "--json"]));
     assert_eq!(hits[0]["external_ref"], "H-1");
@@ -99,5 +104,8 @@ fn demo_then_find_by_card_of_a_demo_customer() {
         "searching '{name}' ({family}) should find the card holder"
     );
     let info = ok(&db, &["info"]);
-    assert!(info.contains("200 customers") && info.contains("demo store"), "{info}");
+    assert!(
+        info.contains("200 customers") && info.contains("demo store"),
+        "{info}"
+    );
 }
