@@ -1,0 +1,1169 @@
+//! The in-memory customer index: which customers have which name words,
+//! phone digits and emails, kept consistent under upsert and remove, and the
+//! search that walks it.
+//!
+//! Owns: the structures and candidate generation.
+//! - distinct folded name words ("terms") with postings (customer, word slot,
+//!   field); a sorted map of terms for prefix ranges and exact lookups;
+//! - phonetic key -> terms, for sound-alikes;
+//! - a deletion neighbourhood (every term with up to 1 or 2 chars deleted,
+//!   hashed) -> terms, for typo candidates, verified with a bounded
+//!   Damerau (optimal string alignment) distance;
+//! - every 4-digit window of every phone -> customers, for partial phones;
+//! - exact phone digits and a sorted map of emails for duplicates and email
+//!   prefixes.
+//!
+//! Does not own: scoring (pure, in `rank.rs`) or query parsing (`query.rs`).
+//! The store is the source of truth; this index is rebuilt from it at start
+//! and kept in step by the caller on every change.
+//!
+//! Every stored term is judged against a query word by one function,
+//! `match_word`; the structures above only propose candidate terms. So a
+//! match found through any path is scored the same way, and the same
+//! function resolves the rare case where two query words want the same
+//! stored word.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Bound;
+
+use super::nicknames::{Nicknames, Relation};
+use super::normalize::{self, title_case};
+use super::query::{NameWord, Query, MIN_PHONE_DIGITS};
+use super::rank::{self, Coverage, EmailMatch, Field, MatchKind, TokenMatch};
+use super::{Hit, SearchDoc};
+use crate::ids::CustomerId;
+
+/// A small fast hasher for integer and short-string keys (the std SipHash
+/// is built for hostile keys; ours are our own terms and hashes).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+type TermId = u32;
+type DocIx = u32;
+
+/// Slots below this are name words; phones use `PHONE_SLOT + i`.
+const PHONE_SLOT: u8 = 64;
+/// Name words indexed per customer (a hostile 500-word name is cut).
+const MAX_DOC_WORDS: usize = 16;
+const MAX_DOC_PHONES: usize = 8;
+/// Email keys looked at for one prefix; a 3-letter prefix of a huge shop
+/// could otherwise walk thousands.
+const MAX_EMAIL_KEYS: usize = 4_000;
+/// Cap on results asked for.
+const MAX_LIMIT: usize = 1_000;
+
+#[derive(Clone, Copy, Debug)]
+struct Posting {
+    doc: DocIx,
+    slot: u8,
+    field: Field,
+}
+
+#[derive(Debug, Default)]
+struct Term {
+    text: String,
+    chars: Vec<char>,
+    sound: String,
+    postings: Vec<Posting>,
+}
+
+#[derive(Debug)]
+struct DocEntry {
+    doc: SearchDoc,
+    /// Indexed name words; a word's slot is its position here.
+    words: Vec<(TermId, Field)>,
+    /// Digits of each phone (at least [`MIN_PHONE_DIGITS`] long).
+    phones: Vec<String>,
+    email: Option<String>,
+}
+
+/// Typos a stored word of `len` chars tolerates: none for 1-2, one for
+/// 3-4, two from 5.
+fn allowed_typos(len: usize) -> usize {
+    match len {
+        0..=2 => 0,
+        3..=4 => 1,
+        _ => 2,
+    }
+}
+
+/// Typos allowed between a typed word and a stored one. Typos happen to the
+/// word meant, so the stored word's length sets the allowance ("aper" is
+/// two typos from "draper"), but no more than half the typed letters may be
+/// wrong, and a two-letter word only matches a three-letter name with the
+/// same first letter ("jm" for "jim").
+fn typos_allowed(typed: &[char], stored: &[char]) -> usize {
+    match typed.len() {
+        0 | 1 => 0,
+        2 => usize::from(stored.len() == 3 && typed[0] == stored[0]),
+        n => allowed_typos(stored.len()).min(n / 2),
+    }
+}
+
+/// Deletions to try on the typed side: enough to meet any stored word
+/// [`typos_allowed`] could accept.
+fn typed_deletes(len: usize) -> usize {
+    match len {
+        0..=2 => 0,
+        3 => 1,
+        _ => 2,
+    }
+}
+
+/// Optimal string alignment distance (Damerau-Levenshtein where a swap of
+/// neighbours is one edit), or `None` when above `max`. Early exit keeps it
+/// cheap for the far-off candidates hashing lets through.
+pub fn osa_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    if a == b {
+        return Some(0);
+    }
+    let n = b.len();
+    let mut prev2: Vec<usize> = vec![0; n + 1];
+    let mut prev: Vec<usize> = (0..=n).collect();
+    let mut cur: Vec<usize> = vec![0; n + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[n];
+    (d <= max).then_some(d)
+}
+
+/// Hashes `chars` with the positions in `skip` left out.
+fn variant_hash(chars: &[char], skip: (usize, usize)) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, &c) in chars.iter().enumerate() {
+        if i == skip.0 || i == skip.1 {
+            continue;
+        }
+        h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Final mix so similar strings land far apart in the table.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// The deletion neighbourhood of a word: hashes of it with up to
+/// `max_deletes` chars removed.
+fn deletion_variants(chars: &[char], max_deletes: usize) -> Vec<u64> {
+    const NONE: usize = usize::MAX;
+    let n = chars.len();
+    let mut out = vec![variant_hash(chars, (NONE, NONE))];
+    if max_deletes >= 1 {
+        for i in 0..n {
+            out.push(variant_hash(chars, (i, NONE)));
+        }
+    }
+    if max_deletes >= 2 {
+        for i in 0..n {
+            for j in i + 1..n {
+                out.push(variant_hash(chars, (i, j)));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The best match of one query word per candidate customer.
+#[derive(Clone, Copy, Debug)]
+struct Best {
+    quality: f32,
+    slot: u8,
+    kind: MatchKind,
+    field: Field,
+    /// Term id for names, phone index for phones.
+    what: u32,
+}
+
+const NO_MATCH: Best = Best {
+    quality: 0.0,
+    slot: u8::MAX,
+    kind: MatchKind::Exact,
+    field: Field::Given,
+    what: u32::MAX,
+};
+
+/// Per-query scratch: candidates and their per-word best matches.
+struct Acc {
+    local: Vec<u32>,
+    docs: Vec<DocIx>,
+    best: Vec<Best>,
+    email: Vec<f32>,
+    stride: usize,
+}
+
+impl Acc {
+    fn new(n_docs: usize, words: usize) -> Self {
+        Acc {
+            local: vec![u32::MAX; n_docs],
+            docs: Vec::new(),
+            best: Vec::new(),
+            email: Vec::new(),
+            stride: words.max(1),
+        }
+    }
+    fn touch(&mut self, doc: DocIx) -> usize {
+        let l = self.local[doc as usize];
+        if l != u32::MAX {
+            return l as usize;
+        }
+        let l = self.docs.len();
+        self.local[doc as usize] = l as u32;
+        self.docs.push(doc);
+        self.best.extend(std::iter::repeat_n(NO_MATCH, self.stride));
+        self.email.push(0.0);
+        l
+    }
+    fn row(&self, local: u32) -> &[Best] {
+        let l = local as usize;
+        &self.best[l * self.stride..(l + 1) * self.stride]
+    }
+    fn offer(&mut self, doc: DocIx, word: usize, b: Best) {
+        let l = self.touch(doc);
+        let slot = &mut self.best[l * self.stride + word];
+        if b.quality > slot.quality {
+            *slot = b;
+        }
+    }
+}
+
+/// One scored candidate; its per-word matches stay in the `Acc` at `local`.
+#[derive(Clone, Copy)]
+struct Scored {
+    doc: DocIx,
+    local: u32,
+    score: f32,
+    name: f32,
+    email: f32,
+}
+
+/// What scoring needs of a customer, kept small and apart from the full
+/// document so ranking tens of thousands of candidates stays in cache.
+#[derive(Clone, Copy, Debug)]
+struct DocMeta {
+    id: CustomerId,
+    visits: u32,
+    last_visit_unix: Option<i64>,
+    /// Indexed given + family words.
+    legal_words: u8,
+}
+
+/// The in-memory customer index. See the module doc.
+#[derive(Debug)]
+pub struct SearchIndex {
+    nick: &'static Nicknames,
+    ids: FxMap<CustomerId, DocIx>,
+    docs: Vec<Option<DocEntry>>,
+    /// Parallel to `docs`; meaningful where `docs` holds an entry.
+    meta: Vec<DocMeta>,
+    free_docs: Vec<DocIx>,
+    terms: Vec<Term>,
+    free_terms: Vec<TermId>,
+    vocab: BTreeMap<String, TermId>,
+    by_sound: FxMap<String, Vec<TermId>>,
+    by_deletion: FxMap<u64, Vec<TermId>>,
+    /// Indexed by the 4-digit window's value (0..10_000).
+    phone_grams: Vec<Vec<DocIx>>,
+    phone_exact: FxMap<String, Vec<DocIx>>,
+    emails: BTreeMap<String, Vec<DocIx>>,
+}
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SearchIndex {
+    pub fn new() -> Self {
+        SearchIndex {
+            nick: Nicknames::embedded(),
+            ids: FxMap::default(),
+            docs: Vec::new(),
+            meta: Vec::new(),
+            free_docs: Vec::new(),
+            terms: Vec::new(),
+            free_terms: Vec::new(),
+            vocab: BTreeMap::new(),
+            by_sound: FxMap::default(),
+            by_deletion: FxMap::default(),
+            phone_grams: vec![Vec::new(); 10_000],
+            phone_exact: FxMap::default(),
+            emails: BTreeMap::new(),
+        }
+    }
+
+    /// Builds an index from many documents at once.
+    pub fn from_docs(docs: impl IntoIterator<Item = SearchDoc>) -> Self {
+        let mut idx = Self::new();
+        for d in docs {
+            idx.upsert(d);
+        }
+        idx
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The stored document of a customer, if indexed.
+    pub fn get(&self, id: CustomerId) -> Option<&SearchDoc> {
+        let ix = *self.ids.get(&id)?;
+        self.docs[ix as usize].as_ref().map(|e| &e.doc)
+    }
+
+    /// Inserts a customer, or replaces the one with the same id.
+    pub fn upsert(&mut self, doc: SearchDoc) {
+        let ix = match self.ids.get(&doc.id) {
+            Some(&ix) => {
+                self.unindex(ix);
+                ix
+            }
+            None => match self.free_docs.pop() {
+                Some(ix) => ix,
+                None => {
+                    self.docs.push(None);
+                    self.meta.push(DocMeta {
+                        id: doc.id,
+                        visits: 0,
+                        last_visit_unix: None,
+                        legal_words: 0,
+                    });
+                    (self.docs.len() - 1) as DocIx
+                }
+            },
+        };
+        self.ids.insert(doc.id, ix);
+        self.index(ix, doc);
+    }
+
+    /// Removes a customer; unknown ids are ignored.
+    pub fn remove(&mut self, id: CustomerId) {
+        if let Some(ix) = self.ids.remove(&id) {
+            self.unindex(ix);
+            self.free_docs.push(ix);
+        }
+    }
+
+    /// Updates visit count and last visit (after a sale) without touching
+    /// names.
+    pub fn set_activity(&mut self, id: CustomerId, visits: u32, last_visit_unix: Option<i64>) {
+        if let Some(&ix) = self.ids.get(&id) {
+            if let Some(e) = self.docs[ix as usize].as_mut() {
+                e.doc.visits = visits;
+                e.doc.last_visit_unix = last_visit_unix;
+                let m = &mut self.meta[ix as usize];
+                m.visits = visits;
+                m.last_visit_unix = last_visit_unix;
+            }
+        }
+    }
+
+    fn index(&mut self, ix: DocIx, doc: SearchDoc) {
+        let mut words = Vec::new();
+        let fields = [
+            (Field::Given, Some(doc.given_name.as_str())),
+            (Field::Family, Some(doc.family_name.as_str())),
+            (Field::Preferred, doc.preferred_name.as_deref()),
+        ];
+        for (field, text) in fields {
+            for w in normalize::name_tokens(text.unwrap_or("")) {
+                if words.len() >= MAX_DOC_WORDS {
+                    break;
+                }
+                let t = self.intern(&w);
+                words.push((t, field));
+            }
+        }
+        for (slot, &(t, field)) in words.iter().enumerate() {
+            self.terms[t as usize].postings.push(Posting {
+                doc: ix,
+                slot: slot as u8,
+                field,
+            });
+        }
+        let mut phones: Vec<String> = Vec::new();
+        for p in &doc.phones {
+            let d = normalize::phone_digits(p);
+            if d.len() >= MIN_PHONE_DIGITS && !phones.contains(&d) && phones.len() < MAX_DOC_PHONES
+            {
+                phones.push(d);
+            }
+        }
+        for g in phone_grams(&phones) {
+            self.phone_grams[g].push(ix);
+        }
+        for p in &phones {
+            self.phone_exact.entry(p.clone()).or_default().push(ix);
+        }
+        let email = doc
+            .email
+            .as_deref()
+            .map(normalize::email_key)
+            .filter(|e| !e.is_empty());
+        if let Some(e) = &email {
+            self.emails.entry(e.clone()).or_default().push(ix);
+        }
+        self.meta[ix as usize] = DocMeta {
+            id: doc.id,
+            visits: doc.visits,
+            last_visit_unix: doc.last_visit_unix,
+            legal_words: words.iter().filter(|w| w.1 != Field::Preferred).count() as u8,
+        };
+        self.docs[ix as usize] = Some(DocEntry {
+            doc,
+            words,
+            phones,
+            email,
+        });
+    }
+
+    fn unindex(&mut self, ix: DocIx) {
+        let Some(entry) = self.docs[ix as usize].take() else {
+            return;
+        };
+        let mut terms: Vec<TermId> = entry.words.iter().map(|w| w.0).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        for t in terms {
+            let term = &mut self.terms[t as usize];
+            term.postings.retain(|p| p.doc != ix);
+            if term.postings.is_empty() {
+                self.forget_term(t);
+            }
+        }
+        for g in phone_grams(&entry.phones) {
+            self.phone_grams[g].retain(|&d| d != ix);
+        }
+        for p in &entry.phones {
+            remove_from(&mut self.phone_exact, p, ix);
+        }
+        if let Some(e) = &entry.email {
+            if let Some(v) = self.emails.get_mut(e) {
+                v.retain(|&d| d != ix);
+                if v.is_empty() {
+                    self.emails.remove(e);
+                }
+            }
+        }
+    }
+
+    fn intern(&mut self, w: &str) -> TermId {
+        if let Some(&t) = self.vocab.get(w) {
+            return t;
+        }
+        let chars: Vec<char> = w.chars().collect();
+        let sound = super::phonetic::key(w);
+        let id = match self.free_terms.pop() {
+            Some(id) => id,
+            None => {
+                self.terms.push(Term::default());
+                (self.terms.len() - 1) as TermId
+            }
+        };
+        // Words too short for typos need no neighbourhood.
+        if allowed_typos(chars.len()) > 0 {
+            for h in deletion_variants(&chars, allowed_typos(chars.len())) {
+                self.by_deletion.entry(h).or_default().push(id);
+            }
+        }
+        if !sound.is_empty() {
+            self.by_sound.entry(sound.clone()).or_default().push(id);
+        }
+        self.vocab.insert(w.to_owned(), id);
+        self.terms[id as usize] = Term {
+            text: w.to_owned(),
+            chars,
+            sound,
+            postings: Vec::new(),
+        };
+        id
+    }
+
+    fn forget_term(&mut self, id: TermId) {
+        let term = std::mem::take(&mut self.terms[id as usize]);
+        self.vocab.remove(&term.text);
+        if allowed_typos(term.chars.len()) > 0 {
+            for h in deletion_variants(&term.chars, allowed_typos(term.chars.len())) {
+                remove_from(&mut self.by_deletion, &h, id);
+            }
+        }
+        if !term.sound.is_empty() {
+            remove_from(&mut self.by_sound, &term.sound, id);
+        }
+        self.free_terms.push(id);
+    }
+
+    /// How a query word matches a stored term, if it does: the one judge of
+    /// word matches (see the module doc). Returns the kind and the spelling
+    /// distance.
+    fn match_word(&self, w: &NameWord, t: &Term) -> Option<(MatchKind, usize)> {
+        if t.text == w.text {
+            return Some((MatchKind::Exact, 0));
+        }
+        if w.chars.len() == 1 {
+            // A lone finished letter is an initial; a lone letter being
+            // typed is the start of a name. Single letters get no fuzz.
+            return (t.chars.first() == w.chars.first()).then_some(if w.finished {
+                (MatchKind::Initial, 0)
+            } else {
+                (MatchKind::Prefix, 0)
+            });
+        }
+        if t.text.starts_with(&w.text) {
+            return Some((MatchKind::Prefix, 0));
+        }
+        if self.nick.relation(&w.text, &t.text).is_some() {
+            return Some((MatchKind::Nickname, 0));
+        }
+        // One-letter keys ("zoe" and "zzz" are both S) say nothing.
+        if w.chars.len() >= 3 && w.phonetic.len() >= 2 && w.phonetic == t.sound {
+            let longest = w.chars.len().max(t.chars.len());
+            // Keys drop vowels, so "mary" and "moore" share one; demand the
+            // spellings be reasonably close too, very close for short keys
+            // ("parer" is not "parra").
+            let max = if w.phonetic.len() <= 2 {
+                1
+            } else {
+                (longest / 2).max(2)
+            };
+            if let Some(d) = osa_distance(&w.chars, &t.chars, max) {
+                return Some((MatchKind::Phonetic, d));
+            }
+        }
+        match osa_distance(&w.chars, &t.chars, typos_allowed(&w.chars, &t.chars))? {
+            0 => None,
+            1 => Some((MatchKind::Typo1, 1)),
+            _ => Some((MatchKind::Typo2, 2)),
+        }
+    }
+
+    /// Candidate terms for a query word, from every structure that could
+    /// hold a match; each is then judged by `match_word`.
+    fn candidate_terms(&self, w: &NameWord) -> Vec<TermId> {
+        let mut out = Vec::new();
+        if let Some(&t) = self.vocab.get(&w.text) {
+            out.push(t);
+        }
+        let range = self
+            .vocab
+            .range::<str, _>((Bound::Excluded(w.text.as_str()), Bound::Unbounded));
+        for (text, &t) in range {
+            if !text.starts_with(&w.text) {
+                break;
+            }
+            out.push(t);
+        }
+        if w.chars.len() >= 2 {
+            for r in &w.related {
+                if let Some(&t) = self.vocab.get(r) {
+                    out.push(t);
+                }
+            }
+        }
+        if w.chars.len() >= 3 {
+            if let Some(ts) = self.by_sound.get(&w.phonetic) {
+                out.extend_from_slice(ts);
+            }
+        }
+        if w.chars.len() >= 2 {
+            for h in deletion_variants(&w.chars, typed_deletes(w.chars.len())) {
+                if let Some(ts) = self.by_deletion.get(&h) {
+                    out.extend_from_slice(ts);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn popularity(&self, t: &Term) -> f32 {
+        let n = self.ids.len().max(1) as f32;
+        ((1.0 + t.postings.len() as f32).ln() / (1.0 + n).ln()).min(1.0)
+    }
+
+    fn token_match(
+        &self,
+        w: &NameWord,
+        t: &Term,
+        kind: MatchKind,
+        distance: usize,
+        field: Field,
+    ) -> TokenMatch {
+        TokenMatch {
+            kind,
+            field,
+            typed_len: w.chars.len(),
+            term_len: t.chars.len(),
+            distance,
+            finished: w.finished,
+            popularity: self.popularity(t),
+        }
+    }
+
+    /// Gathers candidates and their best per-word matches.
+    fn collect(&self, q: &Query) -> Acc {
+        let mut acc = Acc::new(self.docs.len(), q.words());
+        for (wi, w) in q.names.iter().enumerate() {
+            for t_id in self.candidate_terms(w) {
+                let t = &self.terms[t_id as usize];
+                let Some((kind, distance)) = self.match_word(w, t) else {
+                    continue;
+                };
+                let qg = rank::token_quality(&self.token_match(w, t, kind, distance, Field::Given));
+                let qf =
+                    rank::token_quality(&self.token_match(w, t, kind, distance, Field::Family));
+                for p in &t.postings {
+                    let quality = if p.field == Field::Family { qf } else { qg };
+                    acc.offer(
+                        p.doc,
+                        wi,
+                        Best {
+                            quality,
+                            slot: p.slot,
+                            kind,
+                            field: p.field,
+                            what: t_id,
+                        },
+                    );
+                }
+            }
+        }
+        for (di, digits) in q.digits.iter().enumerate() {
+            let wi = q.names.len() + di;
+            for (doc, phone_ix, kind) in self.phone_candidates(digits) {
+                let m = TokenMatch {
+                    kind,
+                    field: Field::Phone,
+                    typed_len: digits.len(),
+                    term_len: digits.len(),
+                    distance: 0,
+                    finished: true,
+                    popularity: 0.0,
+                };
+                acc.offer(
+                    doc,
+                    wi,
+                    Best {
+                        quality: rank::token_quality(&m),
+                        slot: PHONE_SLOT + phone_ix as u8,
+                        kind,
+                        field: Field::Phone,
+                        what: phone_ix as u32,
+                    },
+                );
+            }
+        }
+        if let Some(e) = &q.email {
+            let typed = e.chars().count();
+            let range = self
+                .emails
+                .range::<str, _>((Bound::Included(e.as_str()), Bound::Unbounded));
+            for (key, docs) in range.take(MAX_EMAIL_KEYS) {
+                if !key.starts_with(e.as_str()) {
+                    break;
+                }
+                let local = key.split('@').next().unwrap_or(key);
+                let m = if key == e {
+                    EmailMatch::Whole
+                } else if local == e || e.strip_suffix('@') == Some(local) {
+                    EmailMatch::LocalPart
+                } else {
+                    EmailMatch::Prefix {
+                        typed,
+                        local_len: local.chars().count(),
+                    }
+                };
+                let quality = rank::email_quality(m);
+                for &d in docs {
+                    let l = acc.touch(d);
+                    acc.email[l] = acc.email[l].max(quality);
+                }
+            }
+        }
+        acc
+    }
+
+    /// Customers with a phone containing `digits`, with which phone and
+    /// whether it is the ending.
+    fn phone_candidates(&self, digits: &str) -> Vec<(DocIx, usize, MatchKind)> {
+        let mut out = Vec::new();
+        if digits.len() < MIN_PHONE_DIGITS || !digits.is_ascii() {
+            return out;
+        }
+        // The rarest 4-digit window of the query narrows the most.
+        let bytes = digits.as_bytes();
+        let rarest = (0..=bytes.len() - 4)
+            .map(|i| gram_value(&bytes[i..i + 4]))
+            .min_by_key(|&g| self.phone_grams[g].len())
+            .unwrap_or(0);
+        for &d in &self.phone_grams[rarest] {
+            let Some(e) = self.docs[d as usize].as_ref() else {
+                continue;
+            };
+            let best = e
+                .phones
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    if p.ends_with(digits) {
+                        Some((i, MatchKind::PhoneEnd))
+                    } else if p.contains(digits) {
+                        Some((i, MatchKind::PhonePart))
+                    } else {
+                        None
+                    }
+                })
+                .min_by_key(|&(_, k)| k != MatchKind::PhoneEnd);
+            if let Some((i, k)) = best {
+                out.push((d, i, k));
+            }
+        }
+        out
+    }
+
+    /// Re-matches a customer's words one to one when two query words
+    /// claimed the same stored word (greedy by quality; queries are short).
+    fn resolve(&self, q: &Query, e: &DocEntry, best: &mut [Best]) {
+        let mut pairs: Vec<(f32, usize, usize, Best)> = Vec::new();
+        for (wi, w) in q.names.iter().enumerate() {
+            for (slot, &(t_id, field)) in e.words.iter().enumerate() {
+                let t = &self.terms[t_id as usize];
+                if let Some((kind, d)) = self.match_word(w, t) {
+                    let quality = rank::token_quality(&self.token_match(w, t, kind, d, field));
+                    let b = Best {
+                        quality,
+                        slot: slot as u8,
+                        kind,
+                        field,
+                        what: t_id,
+                    };
+                    pairs.push((quality, wi, slot, b));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut word_done = vec![false; q.names.len()];
+        let mut slot_used = [false; MAX_DOC_WORDS];
+        for b in best.iter_mut().take(q.names.len()) {
+            *b = NO_MATCH;
+        }
+        for (_, wi, slot, b) in pairs {
+            if !word_done[wi] && !slot_used[slot] {
+                word_done[wi] = true;
+                slot_used[slot] = true;
+                best[wi] = b;
+            }
+        }
+    }
+
+    fn score(&self, q: &Query, acc: &mut Acc, now_unix: i64) -> Vec<Scored> {
+        let words = q.words();
+        let names = q.names.len();
+        let stride = acc.stride;
+        let mut out = Vec::with_capacity(acc.docs.len());
+        for l in 0..acc.docs.len() {
+            let d = acc.docs[l];
+            let m = self.meta[d as usize];
+            let best = &mut acc.best[l * stride..(l + 1) * stride];
+            let name_part = &best[..names];
+            let conflict = name_part.iter().enumerate().any(|(i, a)| {
+                a.quality > 0.0
+                    && name_part[i + 1..]
+                        .iter()
+                        .any(|b| b.quality > 0.0 && b.slot == a.slot)
+            });
+            if conflict {
+                if let Some(e) = self.docs[d as usize].as_ref() {
+                    self.resolve(q, e, best);
+                }
+            }
+            let name = name_score_of(&best[..words], m.legal_words);
+            let email = acc.email[l];
+            let boost = rank::regular_boost(m.visits, m.last_visit_unix, now_unix, words.max(1));
+            let score = rank::combine(name, email, q.looks_like_email, boost);
+            if score > 0.0 {
+                out.push(Scored {
+                    doc: d,
+                    local: l as u32,
+                    score,
+                    name,
+                    email,
+                });
+            }
+        }
+        out
+    }
+
+    fn top(&self, mut scored: Vec<Scored>, limit: usize) -> Vec<Scored> {
+        let cmp = |a: &Scored, b: &Scored| {
+            b.score.total_cmp(&a.score).then_with(|| {
+                self.meta[a.doc as usize]
+                    .id
+                    .cmp(&self.meta[b.doc as usize].id)
+            })
+        };
+        if scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, cmp);
+            scored.truncate(limit);
+        }
+        scored.sort_by(cmp);
+        scored
+    }
+
+    /// Customers matching what was typed, best first. See `rank.rs` for the
+    /// scoring. Never panics; time is bounded by the caps in `query.rs`.
+    pub fn search(&self, query: &str, now_unix: i64, limit: usize) -> Vec<Hit> {
+        let limit = limit.min(MAX_LIMIT);
+        if limit == 0 || self.is_empty() {
+            return Vec::new();
+        }
+        let q = Query::parse(query, self.nick);
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let mut acc = self.collect(&q);
+        let scored = self.score(&q, &mut acc, now_unix);
+        self.top(scored, limit)
+            .into_iter()
+            .map(|s| Hit {
+                id: self.meta[s.doc as usize].id,
+                score: s.score,
+                why: self.explain(&q, &s, acc.row(s.local)),
+            })
+            .collect()
+    }
+
+    /// A short human reason for a hit: the most telling non-exact match.
+    fn explain(&self, q: &Query, s: &Scored, best: &[Best]) -> String {
+        if s.email > s.name {
+            return "email".into();
+        }
+        let mut reasons: Vec<(u8, String)> = Vec::new();
+        for (wi, b) in best.iter().enumerate() {
+            if b.quality <= 0.0 {
+                continue;
+            }
+            if b.field == Field::Phone {
+                let digits = &q.digits[wi - q.names.len()];
+                let r = match b.kind {
+                    MatchKind::PhoneEnd => format!("phone ends {digits}"),
+                    _ => format!("phone has {digits}"),
+                };
+                reasons.push((3, r));
+                continue;
+            }
+            let t = &self.terms[b.what as usize];
+            let shown = title_case(&t.text);
+            let w = &q.names[wi];
+            let r = match b.kind {
+                MatchKind::Nickname => match self.nick.relation(&w.text, &t.text) {
+                    Some(Relation::TypedIsNickname) => (0, format!("nickname of {shown}")),
+                    _ => (0, format!("goes by {shown}")),
+                },
+                MatchKind::Phonetic => (1, format!("sounds like {shown}")),
+                MatchKind::Typo1 | MatchKind::Typo2 => (2, format!("spelled {shown}")),
+                _ if b.field == Field::Preferred => (4, format!("goes by {shown}")),
+                _ => continue,
+            };
+            reasons.push(r);
+        }
+        reasons.sort_by_key(|r| r.0);
+        reasons.dedup_by(|a, b| a.1 == b.1);
+        if reasons.is_empty() {
+            return "name".into();
+        }
+        reasons
+            .into_iter()
+            .take(2)
+            .map(|r| r.1)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Likely duplicates of a person being enrolled: same phone digits, same
+    /// email (case-insensitive), or a very similar full name (nickname,
+    /// sound-alike or typo of both given and family name). Strongest first,
+    /// each with reasons ("same phone", "same email", "similar name: Bob
+    /// Smith"). The person itself (same id) is never listed.
+    pub fn likely_duplicates(
+        &self,
+        doc: &SearchDoc,
+        limit: usize,
+    ) -> Vec<(CustomerId, Vec<String>)> {
+        let mut found: FxMap<DocIx, (f32, Vec<String>)> = FxMap::default();
+        let me = self.ids.get(&doc.id).copied();
+        let mut add = |d: DocIx, score: f32, reason: String| {
+            if Some(d) == me {
+                return;
+            }
+            let e = found.entry(d).or_insert((0.0, Vec::new()));
+            if !e.1.contains(&reason) {
+                e.0 += score;
+                e.1.push(reason);
+            }
+        };
+        for p in &doc.phones {
+            let digits = normalize::phone_digits(p);
+            if digits.len() >= 7 {
+                for &d in self.phone_exact.get(&digits).into_iter().flatten() {
+                    add(d, 3.0, "same phone".into());
+                }
+            }
+        }
+        if let Some(key) = doc.email.as_deref().map(normalize::email_key) {
+            for &d in self.emails.get(&key).into_iter().flatten() {
+                add(d, 3.0, "same email".into());
+            }
+        }
+        let family = normalize::name_tokens(&doc.family_name);
+        let mut givens = vec![normalize::name_tokens(&doc.given_name)];
+        if let Some(p) = &doc.preferred_name {
+            givens.push(normalize::name_tokens(p));
+        }
+        for given in givens {
+            if given.is_empty() || family.is_empty() {
+                continue;
+            }
+            let names: Vec<NameWord> = given
+                .iter()
+                .chain(&family)
+                .take(super::normalize::MAX_TOKENS)
+                .map(|w| NameWord::new(w, true, self.nick))
+                .collect();
+            let q = Query {
+                names,
+                ..Query::default()
+            };
+            let mut acc = self.collect(&q);
+            for s in self.score(&q, &mut acc, 0) {
+                let best = acc.row(s.local);
+                // Every word must match at least as well as one typo, and one
+                // of them must be the family name.
+                let all_matched = best.iter().all(|b| b.quality >= 0.45);
+                let family_matched = best.iter().any(|b| b.field == Field::Family);
+                if !all_matched || !family_matched {
+                    continue;
+                }
+                let Some(e) = self.docs[s.doc as usize].as_ref() else {
+                    continue;
+                };
+                let exact = best.iter().all(|b| b.kind == MatchKind::Exact);
+                let shown = format!(
+                    "{} {}",
+                    e.doc.preferred_name.as_deref().unwrap_or(&e.doc.given_name),
+                    e.doc.family_name
+                );
+                let label = if exact { "same name" } else { "similar name" };
+                add(s.doc, s.name, format!("{label}: {shown}"));
+            }
+        }
+        let mut out: Vec<(f32, CustomerId, Vec<String>)> = found
+            .into_iter()
+            .filter_map(|(d, (score, reasons))| {
+                let e = self.docs[d as usize].as_ref()?;
+                Some((score, e.doc.id, reasons))
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.into_iter()
+            .take(limit)
+            .map(|(_, id, r)| (id, r))
+            .collect()
+    }
+
+    /// Checks every internal structure against the documents (tests only).
+    #[cfg(test)]
+    pub(crate) fn check_consistency(&self) {
+        let live: usize = self.docs.iter().filter(|d| d.is_some()).count();
+        assert_eq!(live, self.ids.len());
+        for (&id, &ix) in &self.ids {
+            let e = self.docs[ix as usize].as_ref().unwrap();
+            assert_eq!(e.doc.id, id);
+            let m = self.meta[ix as usize];
+            assert_eq!(
+                (m.id, m.visits, m.last_visit_unix),
+                (id, e.doc.visits, e.doc.last_visit_unix)
+            );
+        }
+        let mut postings = 0;
+        for (t_id, t) in self.terms.iter().enumerate() {
+            if t.text.is_empty() {
+                assert!(t.postings.is_empty());
+                assert!(self.free_terms.contains(&(t_id as TermId)));
+                continue;
+            }
+            assert_eq!(self.vocab.get(&t.text), Some(&(t_id as TermId)));
+            assert!(
+                !t.postings.is_empty(),
+                "term {} kept without postings",
+                t.text
+            );
+            for p in &t.postings {
+                let e = self.docs[p.doc as usize]
+                    .as_ref()
+                    .expect("posting to removed doc");
+                assert_eq!(e.words[p.slot as usize], (t_id as TermId, p.field));
+            }
+            postings += t.postings.len();
+            if !t.sound.is_empty() {
+                assert!(self.by_sound[&t.sound].contains(&(t_id as TermId)));
+            }
+        }
+        let words: usize = self.docs.iter().flatten().map(|e| e.words.len()).sum();
+        assert_eq!(postings, words);
+        assert_eq!(
+            self.vocab.len(),
+            self.terms.iter().filter(|t| !t.text.is_empty()).count()
+        );
+        for ts in self.by_deletion.values().chain(self.by_sound.values()) {
+            assert!(!ts.is_empty(), "empty list kept in a neighbourhood");
+            for &t in ts {
+                assert!(
+                    !self.terms[t as usize].text.is_empty(),
+                    "stale term in a neighbourhood"
+                );
+            }
+        }
+        let grams: usize = self.phone_grams.iter().map(Vec::len).sum();
+        let expected: usize = self
+            .docs
+            .iter()
+            .flatten()
+            .map(|e| phone_grams(&e.phones).len())
+            .sum();
+        assert_eq!(grams, expected);
+        for docs in self
+            .phone_grams
+            .iter()
+            .chain(self.phone_exact.values())
+            .chain(self.emails.values())
+        {
+            for &d in docs {
+                assert!(
+                    self.docs[d as usize].is_some(),
+                    "stale doc in phone/email index"
+                );
+            }
+        }
+    }
+}
+
+fn name_score_of(best: &[Best], legal_words: u8) -> f32 {
+    let mut cov = Coverage {
+        words: best.len(),
+        quality_sum: 0.0,
+        missing: 0,
+        unused_name_words: 0,
+        in_order: false,
+    };
+    let mut name_used = 0;
+    let mut seen_given = false;
+    for b in best {
+        if b.quality <= 0.0 {
+            cov.missing += 1;
+            continue;
+        }
+        cov.quality_sum += b.quality;
+        match b.field {
+            Field::Given | Field::Preferred => {
+                name_used += 1;
+                seen_given = true;
+            }
+            Field::Family => {
+                name_used += 1;
+                if seen_given {
+                    cov.in_order = true;
+                }
+            }
+            Field::Phone => {}
+        }
+    }
+    cov.unused_name_words = usize::from(legal_words).saturating_sub(name_used);
+    rank::name_score(&cov)
+}
+
+fn gram_value(b: &[u8]) -> usize {
+    b.iter()
+        .fold(0usize, |acc, &d| acc * 10 + usize::from(d - b'0'))
+}
+
+/// The distinct 4-digit windows of a customer's phones.
+fn phone_grams(phones: &[String]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for p in phones {
+        let b = p.as_bytes();
+        if b.len() >= 4 && p.is_ascii() {
+            out.extend((0..=b.len() - 4).map(|i| gram_value(&b[i..i + 4])));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn remove_from<K, Q>(map: &mut FxMap<K, Vec<DocIx>>, key: &Q, value: u32)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(v) = map.get_mut(key) {
+        v.retain(|&x| x != value);
+        if v.is_empty() {
+            map.remove(key);
+        }
+    }
+}
