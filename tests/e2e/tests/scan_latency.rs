@@ -77,7 +77,7 @@ async fn scan_latency() -> Result<()> {
     let cards = random_cards(&db, SCANS)?;
     ensure!(
         cards.len() == SCANS,
-        "the store has only {} active cards",
+        "{} has only {} active cards: make the big store first (`make bench`, or `regulars --db FILE bench recognition --customers 100000`)", db.display(),
         cards.len()
     );
 
