@@ -68,7 +68,13 @@ const CATALOGUE: &[(&str, &str, &str, i64, bool)] = &[
     ("Wood glue", "Hardware", "Tape & glue", 549, false),
     ("AA batteries 8 pk", "Hardware", "Electrical", 999, false),
     ("LED bulb 4 pk", "Hardware", "Electrical", 1299, false),
-    ("Extension cord 25 ft", "Hardware", "Electrical", 2499, false),
+    (
+        "Extension cord 25 ft",
+        "Hardware",
+        "Electrical",
+        2499,
+        false,
+    ),
     ("Work gloves", "Hardware", "Safety", 1499, false),
     ("Sandpaper assortment", "Hardware", "Paint", 699, false),
     ("Paint brush 2 in", "Hardware", "Paint", 899, false),
@@ -87,7 +93,13 @@ const CATALOGUE: &[(&str, &str, &str, i64, bool)] = &[
     ("Printer ink, black", "Household", "Office", 2999, false),
     ("Dish soap", "Household", "Cleaning", 349, false),
     ("Paper towels 6 pk", "Household", "Paper", 999, false),
-    ("Portable generator 3500 W", "Hardware", "Power equipment", 59900, true),
+    (
+        "Portable generator 3500 W",
+        "Hardware",
+        "Power equipment",
+        59900,
+        true,
+    ),
     ("Chainsaw 18 in", "Hardware", "Power equipment", 32900, true),
     ("Push lawn mower", "Garden", "Power equipment", 34900, true),
     ("Snow blower", "Hardware", "Power equipment", 79900, true),
@@ -102,11 +114,17 @@ const CATALOGUE: &[(&str, &str, &str, i64, bool)] = &[
 const NOTE_TEMPLATES: &[(&str, Option<i64>)] = &[
     ("Daughter just started college in Burlington.", Some(21)),
     ("Prefers paper receipts.", None),
-    ("Building a chicken coop this spring; ask how it's going.", Some(10)),
+    (
+        "Building a chicken coop this spring; ask how it's going.",
+        Some(10),
+    ),
     ("Allergic to peanuts: mention when suggesting snacks.", None),
     ("Son's wedding is next Saturday.", Some(2)),
     ("Retired teacher; likes to chat about the garden.", None),
-    ("Had hip surgery, back on her feet soon. Ask how she's doing.", Some(5)),
+    (
+        "Had hip surgery, back on her feet soon. Ask how she's doing.",
+        Some(5),
+    ),
     ("Runs the farm stand on Route 7.", None),
     ("Wants a call when the wood stoves come in.", Some(14)),
     ("New puppy (a lab called Maple).", Some(30)),
@@ -149,7 +167,8 @@ fn uuid_at(t: DateTime<Utc>, rng: &mut Rng) -> Uuid {
     let mut bytes = [0u8; 10];
     bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
     bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes()[..2]);
-    uuid::Builder::from_unix_timestamp_millis(t.timestamp_millis().max(0) as u64, &bytes).into_uuid()
+    uuid::Builder::from_unix_timestamp_millis(t.timestamp_millis().max(0) as u64, &bytes)
+        .into_uuid()
 }
 
 /// Visit rhythm: (mean days between visits, share of customers, stopped
@@ -189,7 +208,16 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
             let id = ProductId::from_uuid(uuid_at(year_ago, &mut rng));
             let body = format!("0{:011}", 72_345_000_000 + i as u64);
             let barcode = format!("{body}{}", crate::card::ean13_check_digit(&body));
-            st.execute(params![id, barcode, name, dept, cat, price, considered, iso(year_ago)])?;
+            st.execute(params![
+                id,
+                barcode,
+                name,
+                dept,
+                cat,
+                price,
+                considered,
+                iso(year_ago)
+            ])?;
             products.push((id, *name, *price, *considered));
         }
         report.products = products.len() as u64;
@@ -206,9 +234,8 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
     let mut ins_phone = tx.prepare(
         "INSERT INTO customer_phones(customer_id, position, phone, digits) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut ins_card = tx.prepare(
-        "INSERT INTO cards(code, customer_id, kind, issued_at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut ins_card = tx
+        .prepare("INSERT INTO cards(code, customer_id, kind, issued_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut ins_household =
         tx.prepare("INSERT INTO households(id, name, created_at) VALUES (?1, ?2, ?3)")?;
     let mut ins_sale = tx.prepare(
@@ -242,7 +269,11 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
             Some((h, fam)) if *fam == p.family_name && rng.chance(0.5) => Some(*h),
             _ if rng.chance(0.08) => {
                 let h = HouseholdId::from_uuid(uuid_at(joined, &mut rng));
-                ins_household.execute(params![h, format!("{} household", p.family_name), iso(joined)])?;
+                ins_household.execute(params![
+                    h,
+                    format!("{} household", p.family_name),
+                    iso(joined)
+                ])?;
                 last_household = Some((h, p.family_name.clone()));
                 Some(h)
             }
@@ -276,13 +307,19 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
                 pick < 0.0
             })
             .unwrap_or(&RHYTHMS[2]);
-        let usual: Vec<usize> = (0..3 + rng.below(4)).map(|_| *rng.pick(&everyday)).collect();
+        let usual: Vec<usize> = (0..3 + rng.below(4))
+            .map(|_| *rng.pick(&everyday))
+            .collect();
         let start = joined.max(year_ago);
         let end = now - Duration::days(stopped);
         let mut t = start + Duration::minutes((rng.exp(mean_gap) * 1440.0) as i64);
         while t < end {
             // Open 7:00-19:00.
-            let day = t.date_naive().and_hms_opt(7, 0, 0).map(|d| d.and_utc()).unwrap_or(t);
+            let day = t
+                .date_naive()
+                .and_hms_opt(7, 0, 0)
+                .map(|d| d.and_utc())
+                .unwrap_or(t);
             let at = day + Duration::minutes(rng.below(720) as i64);
             let sale = SaleId::from_uuid(uuid_at(at, &mut rng));
             let mut lines: Vec<(usize, f64)> = Vec::new();
@@ -304,7 +341,14 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
                 .iter()
                 .map(|(i, q)| (products[*i].2 as f64 * q).round() as i64)
                 .sum();
-            ins_sale.execute(params![sale, id, device, iso(at), total, rng.pick(&payment)])?;
+            ins_sale.execute(params![
+                sale,
+                id,
+                device,
+                iso(at),
+                total,
+                rng.pick(&payment)
+            ])?;
             for (pos, (i, q)) in lines.iter().enumerate() {
                 let (pid, name, price, _) = products[*i];
                 ins_line.execute(params![
@@ -335,9 +379,8 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
         if rng.chance(0.15) {
             let (body, follow) = *rng.pick(NOTE_TEMPLATES);
             let written = now - Duration::days(rng.below(40) as i64 + 1);
-            let follow_up = follow.map(|d| {
-                (written + Duration::days(d)).format("%Y-%m-%d").to_string()
-            });
+            let follow_up =
+                follow.map(|d| (written + Duration::days(d)).format("%Y-%m-%d").to_string());
             ins_note.execute(params![
                 NoteId::from_uuid(uuid_at(written, &mut rng)),
                 id,
@@ -378,5 +421,9 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
 }
 
 fn store_device(tx: &rusqlite::Transaction<'_>) -> Result<String> {
-    Ok(tx.query_row("SELECT value FROM settings WHERE key = 'device_id'", [], |r| r.get(0))?)
+    Ok(tx.query_row(
+        "SELECT value FROM settings WHERE key = 'device_id'",
+        [],
+        |r| r.get(0),
+    )?)
 }

@@ -8,7 +8,9 @@ use ts_rs::TS;
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("'{value}' is not a valid {what}; copy the id exactly as shown in the app or CLI output")]
+    #[error(
+        "'{value}' is not a valid {what}; copy the id exactly as shown in the app or CLI output"
+    )]
     InvalidId { what: &'static str, value: String },
 
     #[error("'{value}' is not a card number: {reason}. Scan the card again or type the number printed under the barcode")]
@@ -30,7 +32,10 @@ pub enum Error {
     NotFound { what: &'static str, key: String },
 
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 
     #[error("the store file is busy (another Regulars window or program has it open); close the other one and try again")]
     Busy,

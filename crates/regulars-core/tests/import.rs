@@ -40,17 +40,36 @@ fn good_rows_land_bad_rows_are_reported_and_reimport_is_a_no_op() {
     let rep = customers_csv(r.store_mut(), &csv).unwrap();
     assert_eq!(rep.rows, 8);
     assert_eq!(rep.imported, 3, "{rep:?}");
-    let bad: Vec<(u64, &str)> = rep.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+    let bad: Vec<(u64, &str)> = rep
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_str()))
+        .collect();
     assert_eq!(
         bad,
-        vec![(4, "given_name"), (5, "phone"), (6, "email"), (7, "card"), (8, "card")],
+        vec![
+            (4, "given_name"),
+            (5, "phone"),
+            (6, "email"),
+            (7, "card"),
+            (8, "card")
+        ],
         "{rep:?}"
     );
     assert!(rep.errors[3].reason.contains("check digit"));
     assert!(rep.errors[4].reason.contains("already belongs"));
     r.rebuild_index().unwrap();
-    assert_eq!(r.lookup_card("old-7781").unwrap().summary.display_name, "Robert Smith");
-    assert_eq!(r.find("jose nunez", 3).unwrap()[0].customer.external_ref.as_deref(), Some("A8"));
+    assert_eq!(
+        r.lookup_card("old-7781").unwrap().summary.display_name,
+        "Robert Smith"
+    );
+    assert_eq!(
+        r.find("jose nunez", 3).unwrap()[0]
+            .customer
+            .external_ref
+            .as_deref(),
+        Some("A8")
+    );
 
     // The report file lists every bad row.
     let report = dir.path().join("errors.csv");
@@ -83,7 +102,10 @@ fn broken_files_are_refused_whole_with_file_and_line() {
     let no_names = dir.path().join("no_names.csv");
     write(&no_names, b"id;name;tel\n1;Ann;555\n");
     let e = customers_csv(r.store_mut(), &no_names).unwrap_err();
-    assert!(e.to_string().contains("no_names.csv") && e.to_string().contains("given_name"), "{e}");
+    assert!(
+        e.to_string().contains("no_names.csv") && e.to_string().contains("given_name"),
+        "{e}"
+    );
 
     let latin1 = dir.path().join("latin1.csv");
     let mut bytes = b"given_name,family_name\nAnn,Lee\nJos".to_vec();
