@@ -332,7 +332,9 @@ enum Intent {
 }
 
 fn satisfies(intent: &Intent, target: &Folded, c: &Folded) -> bool {
-    let same_name = c.given == target.given && c.family == target.family;
+    // Someone who goes by the target's given name is named the same.
+    let same_name = c.family == target.family
+        && (c.given == target.given || c.preferred.as_deref() == Some(target.given.as_str()));
     match intent {
         Intent::Name { typed } => same_name || c.named_exactly_by(typed),
         // A nickname names everyone who could go by it: "mary young" fits

@@ -118,12 +118,13 @@ fn allowed_typos(len: usize) -> usize {
 /// Typos allowed between a typed word and a stored one. Typos happen to the
 /// word meant, so the stored word's length sets the allowance ("aper" is
 /// two typos from "draper"), but no more than half the typed letters may be
-/// wrong, and a two-letter word only matches a three-letter name with the
-/// same first letter ("jm" for "jim").
+/// wrong, and a two-letter word only matches a three-letter name missing a
+/// letter ("jm" for "jim", "ei" for "mei").
 fn typos_allowed(typed: &[char], stored: &[char]) -> usize {
     match typed.len() {
         0 | 1 => 0,
-        2 => usize::from(stored.len() == 3 && typed[0] == stored[0]),
+        // Lengths 2 and 3 at distance 1 can only be a missing letter.
+        2 => usize::from(stored.len() == 3),
         n => allowed_typos(stored.len()).min(n / 2),
     }
 }
@@ -148,29 +149,41 @@ pub fn osa_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
     if a == b {
         return Some(0);
     }
-    let n = b.len();
-    let mut prev2: Vec<usize> = vec![0; n + 1];
-    let mut prev: Vec<usize> = (0..=n).collect();
-    let mut cur: Vec<usize> = vec![0; n + 1];
+    let w = b.len() + 1;
+    // Three rows (two back, previous, current); on the stack for words of
+    // normal length, since this runs for every typo candidate.
+    let mut stack = [0usize; 3 * 65];
+    let mut heap = Vec::new();
+    let rows: &mut [usize] = if w <= 65 {
+        &mut stack[..3 * w]
+    } else {
+        heap.resize(3 * w, 0);
+        &mut heap
+    };
+    let (mut back, mut prev, mut cur) = (0, w, 2 * w);
+    for (j, v) in rows[prev..prev + w].iter_mut().enumerate() {
+        *v = j;
+    }
     for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
-        for j in 1..=n {
+        rows[cur] = i;
+        let mut row_min = i;
+        for j in 1..w {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (rows[prev + j] + 1)
+                .min(rows[cur + j - 1] + 1)
+                .min(rows[prev + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+                v = v.min(rows[back + j - 2] + 1);
             }
-            cur[j] = v;
+            rows[cur + j] = v;
             row_min = row_min.min(v);
         }
         if row_min > max {
             return None;
         }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        (back, prev, cur) = (prev, cur, back);
     }
-    let d = prev[n];
+    let d = rows[prev + w - 1];
     (d <= max).then_some(d)
 }
 
@@ -292,8 +305,6 @@ struct DocMeta {
     id: CustomerId,
     visits: u32,
     last_visit_unix: Option<i64>,
-    /// Indexed given + family words.
-    legal_words: u8,
 }
 
 /// The in-memory customer index. See the module doc.
@@ -304,10 +315,15 @@ pub struct SearchIndex {
     docs: Vec<Option<DocEntry>>,
     /// Parallel to `docs`; meaningful where `docs` holds an entry.
     meta: Vec<DocMeta>,
+    /// Indexed given + family words per customer, parallel to `docs`.
+    legal_words: Vec<u8>,
     free_docs: Vec<DocIx>,
     terms: Vec<Term>,
     free_terms: Vec<TermId>,
+    /// Sorted, for prefix ranges.
     vocab: BTreeMap<String, TermId>,
+    /// The same terms hashed, for the many exact lookups.
+    term_ids: FxMap<String, TermId>,
     by_sound: FxMap<String, Vec<TermId>>,
     by_deletion: FxMap<u64, Vec<TermId>>,
     /// Indexed by the 4-digit window's value (0..10_000).
@@ -329,10 +345,12 @@ impl SearchIndex {
             ids: FxMap::default(),
             docs: Vec::new(),
             meta: Vec::new(),
+            legal_words: Vec::new(),
             free_docs: Vec::new(),
             terms: Vec::new(),
             free_terms: Vec::new(),
             vocab: BTreeMap::new(),
+            term_ids: FxMap::default(),
             by_sound: FxMap::default(),
             by_deletion: FxMap::default(),
             phone_grams: vec![Vec::new(); 10_000],
@@ -379,8 +397,8 @@ impl SearchIndex {
                         id: doc.id,
                         visits: 0,
                         last_visit_unix: None,
-                        legal_words: 0,
                     });
+                    self.legal_words.push(0);
                     (self.docs.len() - 1) as DocIx
                 }
             },
@@ -460,8 +478,9 @@ impl SearchIndex {
             id: doc.id,
             visits: doc.visits,
             last_visit_unix: doc.last_visit_unix,
-            legal_words: words.iter().filter(|w| w.1 != Field::Preferred).count() as u8,
         };
+        self.legal_words[ix as usize] =
+            words.iter().filter(|w| w.1 != Field::Preferred).count() as u8;
         self.docs[ix as usize] = Some(DocEntry {
             doc,
             words,
@@ -501,7 +520,7 @@ impl SearchIndex {
     }
 
     fn intern(&mut self, w: &str) -> TermId {
-        if let Some(&t) = self.vocab.get(w) {
+        if let Some(&t) = self.term_ids.get(w) {
             return t;
         }
         let chars: Vec<char> = w.chars().collect();
@@ -523,6 +542,7 @@ impl SearchIndex {
             self.by_sound.entry(sound.clone()).or_default().push(id);
         }
         self.vocab.insert(w.to_owned(), id);
+        self.term_ids.insert(w.to_owned(), id);
         self.terms[id as usize] = Term {
             text: w.to_owned(),
             chars,
@@ -535,6 +555,7 @@ impl SearchIndex {
     fn forget_term(&mut self, id: TermId) {
         let term = std::mem::take(&mut self.terms[id as usize]);
         self.vocab.remove(&term.text);
+        self.term_ids.remove(&term.text);
         if allowed_typos(term.chars.len()) > 0 {
             for h in deletion_variants(&term.chars, allowed_typos(term.chars.len())) {
                 remove_from(&mut self.by_deletion, &h, id);
@@ -562,25 +583,38 @@ impl SearchIndex {
                 (MatchKind::Prefix, 0)
             });
         }
-        if t.text.starts_with(&w.text) {
+        // The best kind wins: a name being typed is a prefix before it is a
+        // nickname, but a finished word ("jan ") that is a nickname of
+        // Janice is that rather than the start of Jane.
+        let prefix = t.text.starts_with(&w.text);
+        if prefix && !w.finished {
             return Some((MatchKind::Prefix, 0));
         }
-        if self.nick.relation(&w.text, &t.text).is_some() {
+        if w.related.contains(&t.text) {
             return Some((MatchKind::Nickname, 0));
+        }
+        if prefix {
+            return Some((MatchKind::Prefix, 0));
         }
         // One-letter keys ("zoe" and "zzz" are both S) say nothing.
         if w.chars.len() >= 3 && w.phonetic.len() >= 2 && w.phonetic == t.sound {
             let longest = w.chars.len().max(t.chars.len());
             // Keys drop vowels, so "mary" and "moore" share one; demand the
-            // spellings be reasonably close too, very close for short keys
-            // ("parer" is not "parra").
+            // spellings be close too, very close for short keys ("parer" is
+            // not "parra"), a little looser for long names
+            // ("catherine"/"kathryn").
             let max = if w.phonetic.len() <= 2 {
                 1
             } else {
-                (longest / 2).max(2)
+                2 + usize::from(longest >= 8)
             };
             if let Some(d) = osa_distance(&w.chars, &t.chars, max) {
                 return Some((MatchKind::Phonetic, d));
+            }
+            // A short key is weak evidence: two spelling changes ("hufph"
+            // for "huff") count as one typo, below a true sound-alike.
+            if max == 1 && osa_distance(&w.chars, &t.chars, 2).is_some() {
+                return Some((MatchKind::Typo1, 2));
             }
         }
         match osa_distance(&w.chars, &t.chars, typos_allowed(&w.chars, &t.chars))? {
@@ -594,7 +628,7 @@ impl SearchIndex {
     /// hold a match; each is then judged by `match_word`.
     fn candidate_terms(&self, w: &NameWord) -> Vec<TermId> {
         let mut out = Vec::new();
-        if let Some(&t) = self.vocab.get(&w.text) {
+        if let Some(&t) = self.term_ids.get(&w.text) {
             out.push(t);
         }
         let range = self
@@ -608,7 +642,7 @@ impl SearchIndex {
         }
         if w.chars.len() >= 2 {
             for r in &w.related {
-                if let Some(&t) = self.vocab.get(r) {
+                if let Some(&t) = self.term_ids.get(r.as_str()) {
                     out.push(t);
                 }
             }
@@ -727,7 +761,7 @@ impl SearchIndex {
                         local_len: local.chars().count(),
                     }
                 };
-                let quality = rank::email_quality(m);
+                let quality = rank::email_quality(m, q.looks_like_email);
                 for &d in docs {
                     let l = acc.touch(d);
                     acc.email[l] = acc.email[l].max(quality);
@@ -810,15 +844,23 @@ impl SearchIndex {
         }
     }
 
-    fn score(&self, q: &Query, acc: &mut Acc, now_unix: i64) -> Vec<Scored> {
+    /// Scores every candidate. With a `limit`, only candidates that can
+    /// still reach the top `limit` are kept and finished: the regular boost
+    /// is bounded, so it is computed only for customers within that bound
+    /// of the `limit`-th best, and two query words claiming the same stored
+    /// word (which needs a re-match) are sorted out only where the result
+    /// could matter.
+    fn score(&self, q: &Query, acc: &mut Acc, now_unix: i64, limit: Option<usize>) -> Vec<Scored> {
         let words = q.words();
         let names = q.names.len();
         let stride = acc.stride;
+        let max_boost = rank::max_boost(words.max(1));
         let mut out = Vec::with_capacity(acc.docs.len());
+        // Candidates whose words still overlap; their score is optimistic.
+        let mut pending: Vec<usize> = Vec::new();
         for l in 0..acc.docs.len() {
             let d = acc.docs[l];
-            let m = self.meta[d as usize];
-            let best = &mut acc.best[l * stride..(l + 1) * stride];
+            let best = &acc.best[l * stride..(l + 1) * stride];
             let name_part = &best[..names];
             let conflict = name_part.iter().enumerate().any(|(i, a)| {
                 a.quality > 0.0
@@ -826,29 +868,64 @@ impl SearchIndex {
                         .iter()
                         .any(|b| b.quality > 0.0 && b.slot == a.slot)
             });
-            if conflict {
-                if let Some(e) = self.docs[d as usize].as_ref() {
-                    self.resolve(q, e, best);
-                }
-            }
-            let name = name_score_of(&best[..words], m.legal_words);
+            let name = name_score_of(&best[..words], self.legal_words[d as usize]);
             let email = acc.email[l];
-            let boost = rank::regular_boost(m.visits, m.last_visit_unix, now_unix, words.max(1));
-            let score = rank::combine(name, email, q.looks_like_email, boost);
-            if score > 0.0 {
+            let base = rank::combine(name, email, q.looks_like_email, 0.0);
+            if base > 0.0 {
+                if conflict {
+                    pending.push(out.len());
+                }
                 out.push(Scored {
                     doc: d,
                     local: l as u32,
-                    score,
+                    score: base,
                     name,
                     email,
                 });
             }
         }
+        let mut cut = f32::NEG_INFINITY;
+        loop {
+            if let Some(limit) = limit.filter(|&k| k > 0 && out.len() > k) {
+                let mut bases: Vec<f32> = out.iter().map(|s| s.score).collect();
+                let (_, kth, _) = bases.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
+                cut = *kth - max_boost - 1e-6;
+            }
+            let before = pending.len();
+            let mut still = Vec::new();
+            for &i in &pending {
+                let s = out[i];
+                if s.score < cut {
+                    still.push(i);
+                    continue;
+                }
+                let l = s.local as usize;
+                if let Some(e) = self.docs[s.doc as usize].as_ref() {
+                    self.resolve(q, e, &mut acc.best[l * stride..(l + 1) * stride]);
+                }
+                let best = &acc.best[l * stride..(l + 1) * stride];
+                let name = name_score_of(&best[..words], self.legal_words[s.doc as usize]);
+                out[i].name = name;
+                out[i].score = rank::combine(name, s.email, q.looks_like_email, 0.0);
+            }
+            pending = still;
+            // Re-matching only lowers scores, which may let others in.
+            if pending.len() == before || pending.is_empty() {
+                break;
+            }
+        }
+        out.retain(|s| s.score > 0.0 && s.score >= cut);
+        for s in &mut out {
+            let m = &self.meta[s.doc as usize];
+            s.score += rank::regular_boost(m.visits, m.last_visit_unix, now_unix, words.max(1));
+        }
         out
     }
 
     fn top(&self, mut scored: Vec<Scored>, limit: usize) -> Vec<Scored> {
+        if limit == 0 {
+            return Vec::new();
+        }
         let cmp = |a: &Scored, b: &Scored| {
             b.score.total_cmp(&a.score).then_with(|| {
                 self.meta[a.doc as usize]
@@ -876,7 +953,7 @@ impl SearchIndex {
             return Vec::new();
         }
         let mut acc = self.collect(&q);
-        let scored = self.score(&q, &mut acc, now_unix);
+        let scored = self.score(&q, &mut acc, now_unix, Some(limit));
         self.top(scored, limit)
             .into_iter()
             .map(|s| Hit {
@@ -989,7 +1066,7 @@ impl SearchIndex {
                 ..Query::default()
             };
             let mut acc = self.collect(&q);
-            for s in self.score(&q, &mut acc, 0) {
+            for s in self.score(&q, &mut acc, 0, None) {
                 let best = acc.row(s.local);
                 // Every word must match at least as well as one typo, and one
                 // of them must be the family name.
@@ -1047,6 +1124,7 @@ impl SearchIndex {
                 continue;
             }
             assert_eq!(self.vocab.get(&t.text), Some(&(t_id as TermId)));
+            assert_eq!(self.term_ids.get(&t.text), Some(&(t_id as TermId)));
             assert!(
                 !t.postings.is_empty(),
                 "term {} kept without postings",
@@ -1066,7 +1144,7 @@ impl SearchIndex {
         let words: usize = self.docs.iter().flatten().map(|e| e.words.len()).sum();
         assert_eq!(postings, words);
         assert_eq!(
-            self.vocab.len(),
+            self.term_ids.len(),
             self.terms.iter().filter(|t| !t.text.is_empty()).count()
         );
         for ts in self.by_deletion.values().chain(self.by_sound.values()) {
@@ -1164,6 +1242,62 @@ where
         v.retain(|&x| x != value);
         if v.is_empty() {
             map.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn phase_times() {
+        let people = crate::people::generate(100_000, 7);
+        let idx = SearchIndex::from_docs(people.iter().map(|p| SearchDoc {
+            id: CustomerId::new(),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            preferred_name: p.preferred_name.clone(),
+            phones: p.phones.clone(),
+            email: p.email.clone(),
+            visits: 3,
+            last_visit_unix: Some(1_700_000_000),
+        }));
+        for text in [
+            "m",
+            "j m",
+            "mar",
+            "c c",
+            "robert r",
+            "1234",
+            "john smith",
+            "jhon smiht",
+        ] {
+            let q = Query::parse(text, idx.nick);
+            let mut t = [0f64; 4];
+            let mut n = 0;
+            for _ in 0..30 {
+                let a = Instant::now();
+                let mut acc = idx.collect(&q);
+                let b = Instant::now();
+                let scored = idx.score(&q, &mut acc, 1_750_000_000, Some(10));
+                let c = Instant::now();
+                let top = idx.top(scored, 10);
+                let d = Instant::now();
+                n = acc.docs.len();
+                std::hint::black_box(top);
+                t[0] += (b - a).as_secs_f64();
+                t[1] += (c - b).as_secs_f64();
+                t[2] += (d - c).as_secs_f64();
+            }
+            println!(
+                "{text:>12}: cands {n:>6} collect {:.2} ms score {:.2} ms top {:.2} ms",
+                t[0] / 30.0 * 1e3,
+                t[1] / 30.0 * 1e3,
+                t[2] / 30.0 * 1e3
+            );
         }
     }
 }

@@ -275,7 +275,8 @@ mod tests {
         let cases = [
             ("jon doe", ("Jon", "Doe"), ("John", "Doe")),
             ("john doe", ("John", "Doe"), ("Jon", "Doe")),
-            ("bob doe", ("Robert", "Doe"), ("Bobby", "Doe")),
+            ("bob doe", ("Robert", "Doe"), ("Bo", "Doe")),
+            ("jan doe", ("Janice", "Doe"), ("Jane", "Doe")),
             ("smith", ("Ann", "Smith"), ("Ann", "Smyth")),
             ("marg smith", ("Margaret", "Smith"), ("Mary", "Smith")),
             ("mary ann smith", ("Mary Ann", "Smith"), ("Mary", "Smith")),

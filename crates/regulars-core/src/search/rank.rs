@@ -18,7 +18,7 @@
 //! | nickname (Bob ~ Robert, either way) | 0.72 + 0.03 x popularity |
 //! | initial ("j" of "j smith") of a given or preferred name / of a family name | 0.66 / 0.40 |
 //! | prefix of a finished word ("marg " in "marg smi") | 0.62 + 0.06 x typed/length |
-//! | sound-alike (same phonetic key) | 0.55 + 0.03 x spelling closeness + 0.02 x popularity |
+//! | sound-alike (same phonetic key) | 0.59 - 0.015 x spelling distance (at most 4) + 0.01 x popularity |
 //! | one typo (Damerau: a transposition is one) | 0.45 + 0.04 x popularity |
 //! | two typos | 0.30 + 0.04 x popularity |
 //! | phone: whole number or its ending / other part | 1.00 / 0.90 |
@@ -114,11 +114,7 @@ pub fn token_quality(m: &TokenMatch) -> f32 {
         // starting with J is a poor reading of it.
         MatchKind::Initial if m.field == Field::Family => 0.40,
         MatchKind::Initial => 0.66,
-        MatchKind::Phonetic => {
-            let longest = m.typed_len.max(m.term_len).max(1) as f32;
-            let closeness = 1.0 - (m.distance as f32 / longest).min(1.0);
-            0.55 + 0.03 * closeness + 0.02 * pop
-        }
+        MatchKind::Phonetic => 0.59 - 0.015 * (m.distance.min(4) as f32) + 0.01 * pop,
         MatchKind::Typo1 => 0.45 + 0.04 * pop,
         MatchKind::Typo2 => 0.30 + 0.04 * pop,
         MatchKind::PhoneEnd => 1.0,
@@ -204,13 +200,21 @@ pub enum EmailMatch {
     Prefix { typed: usize, local_len: usize },
 }
 
-/// Worth of an email match, on the same scale as a name score.
-pub fn email_quality(m: EmailMatch) -> f32 {
+/// Worth of an email match, on the same scale as a name score. A query
+/// that looks like an email ("jones.chris") is one: the start of an address
+/// then counts like an exact name; a bare word ("kenyon") is more likely a
+/// name, so an email starting with it counts like a name prefix.
+pub fn email_quality(m: EmailMatch, looks_like_email: bool) -> f32 {
     match m {
         EmailMatch::Whole => 1.10,
-        EmailMatch::LocalPart => 1.05,
+        EmailMatch::LocalPart => 1.08,
         EmailMatch::Prefix { typed, local_len } => {
-            0.80 + 0.08 * (typed as f32 / local_len.max(1) as f32).min(1.0)
+            let ratio = (typed as f32 / local_len.max(1) as f32).min(1.0);
+            if looks_like_email {
+                1.0 + 0.05 * ratio
+            } else {
+                0.80 + 0.08 * ratio
+            }
         }
     }
 }
