@@ -11,6 +11,12 @@ import type { NewNote } from '../bindings/NewNote';
 import type { Note } from '../bindings/Note';
 import type { NewCustomer } from '../bindings/NewCustomer';
 import type { DuplicateCandidate } from '../bindings/DuplicateCandidate';
+import type { ScanResult } from '../bindings/ScanResult';
+import type { Product } from '../bindings/Product';
+import type { ProductDraft } from '../bindings/ProductDraft';
+import type { SaleDraft } from '../bindings/SaleDraft';
+import type { Sale } from '../bindings/Sale';
+import type { PaymentMethod } from '../bindings/PaymentMethod';
 
 export type { ApiError, ErrorCode };
 
@@ -89,3 +95,30 @@ export const attachCard = (customerId: string, code: string): Promise<Profile> =
   call('attach_card', { customerId, code });
 
 export const cardSvg = (code: string): Promise<string> => call('card_svg', { code });
+
+// ----- checkout
+
+/** A scanned or typed code: a loyalty card (its holder's profile) or a product (a line for the sale). */
+export const scanCode = (code: string): Promise<ScanResult> => call('scan_code', { code });
+
+export const findProducts = (query: string, limit: number): Promise<Product[]> =>
+  call('find_products', { query, limit });
+
+export const saveProduct = (id: string | null, draft: ProductDraft): Promise<Product> =>
+  call('save_product', { id, draft });
+
+/** Completes a sale atomically (catalogue lines take the catalogue's price and name). */
+export const completeSale = (draft: SaleDraft): Promise<Sale> => call('complete_sale', { draft });
+
+/** Puts a completed anonymous sale on a customer's history (card shown after paying). */
+export const attachSaleCustomer = (saleId: string, customerId: string): Promise<Sale> =>
+  call('attach_sale_customer', { saleId, customerId });
+
+/** Refunds lines of a sale (`positions` empty = every line not refunded yet). */
+export const refundSale = (saleId: string, positions: number[], paymentMethod: PaymentMethod): Promise<Sale> =>
+  call('refund_sale', { saleId, positions, paymentMethod });
+
+export const recentSales = (limit: number): Promise<Sale[]> => call('recent_sales', { limit });
+
+/** A complete HTML receipt document, for printing. */
+export const receiptHtml = (saleId: string): Promise<string> => call('receipt_html', { saleId });
