@@ -378,9 +378,19 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
 
         if rng.chance(0.15) {
             let (body, follow) = *rng.pick(NOTE_TEMPLATES);
-            let written = now - Duration::days(rng.below(40) as i64 + 1);
-            let follow_up =
-                follow.map(|d| (written + Duration::days(d)).format("%Y-%m-%d").to_string());
+            // Follow-ups fall from a few days ago to ten days ahead, so the
+            // demo always has some due this week, as a real shop would.
+            let (written, follow_up) = match follow {
+                Some(d) => {
+                    let due = now + Duration::days(rng.below(14) as i64 - 3);
+                    (
+                        due - Duration::days(d),
+                        Some(due.format("%Y-%m-%d").to_string()),
+                    )
+                }
+                None => (now - Duration::days(rng.below(40) as i64 + 1), None),
+            };
+            let written = written.min(now - Duration::hours(1));
             ins_note.execute(params![
                 NoteId::from_uuid(uuid_at(written, &mut rng)),
                 id,
