@@ -271,9 +271,15 @@ pub fn generate_with(pool: &NamePool, n: usize, seed: u64) -> Vec<Person> {
         .to_owned();
         let family = pool.surnames.sample(&mut rng).to_owned();
         let given_key = fold(&given);
-        let nicks = nick.nicknames_of(&given_key);
+        // The table lists a few pairs both ways round ("bob" -> "robert");
+        // a preferred name is the shorter one.
+        let nicks: Vec<&String> = nick
+            .nicknames_of(&given_key)
+            .iter()
+            .filter(|n| n.len() < given_key.len())
+            .collect();
         let preferred = if !nicks.is_empty() && rng.chance(0.14) {
-            Some(title_case(&nicks[rng.index(nicks.len())]))
+            Some(title_case(nicks[rng.index(nicks.len())]))
         } else {
             None
         };

@@ -593,7 +593,7 @@ fn make_query(
             let nicks: Vec<&String> = Nicknames::embedded()
                 .nicknames_of(given)
                 .iter()
-                .filter(|n| n.len() >= 2)
+                .filter(|n| n.len() >= 2 && n.len() < given.len())
                 .collect();
             if nicks.is_empty() {
                 return None;

@@ -28,7 +28,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 
 use super::nicknames::{Nicknames, Relation};
-use super::normalize::{self, title_case};
+use super::normalize::{self, title_case, MAX_TOKENS};
 use super::query::{NameWord, Query, MIN_PHONE_DIGITS};
 use super::rank::{self, Coverage, EmailMatch, Field, MatchKind, TokenMatch};
 use super::{Hit, SearchDoc};
@@ -249,6 +249,9 @@ struct Acc {
     local: Vec<u32>,
     docs: Vec<DocIx>,
     best: Vec<Best>,
+    /// The best match on another stored word than `best`'s: when two query
+    /// words claim the same stored word, one of them takes this instead.
+    second: Vec<Best>,
     email: Vec<f32>,
     stride: usize,
 }
@@ -259,6 +262,7 @@ impl Acc {
             local: vec![u32::MAX; n_docs],
             docs: Vec::new(),
             best: Vec::new(),
+            second: Vec::new(),
             email: Vec::new(),
             stride: words.max(1),
         }
@@ -272,18 +276,31 @@ impl Acc {
         self.local[doc as usize] = l as u32;
         self.docs.push(doc);
         self.best.extend(std::iter::repeat_n(NO_MATCH, self.stride));
+        self.second
+            .extend(std::iter::repeat_n(NO_MATCH, self.stride));
         self.email.push(0.0);
         l
+    }
+    fn reserve(&mut self, more: usize) {
+        self.docs.reserve(more);
+        self.best.reserve(more * self.stride);
+        self.second.reserve(more * self.stride);
+        self.email.reserve(more);
     }
     fn row(&self, local: u32) -> &[Best] {
         let l = local as usize;
         &self.best[l * self.stride..(l + 1) * self.stride]
     }
     fn offer(&mut self, doc: DocIx, word: usize, b: Best) {
-        let l = self.touch(doc);
-        let slot = &mut self.best[l * self.stride + word];
-        if b.quality > slot.quality {
-            *slot = b;
+        let i = self.touch(doc) * self.stride + word;
+        let best = self.best[i];
+        if b.quality > best.quality {
+            if b.slot != best.slot {
+                self.second[i] = best;
+            }
+            self.best[i] = b;
+        } else if b.slot != best.slot && b.quality > self.second[i].quality {
+            self.second[i] = b;
         }
     }
 }
@@ -305,6 +322,8 @@ struct DocMeta {
     id: CustomerId,
     visits: u32,
     last_visit_unix: Option<i64>,
+    /// `rank::frequency(visits)`, kept ready.
+    frequency: f32,
 }
 
 /// The in-memory customer index. See the module doc.
@@ -324,12 +343,12 @@ pub struct SearchIndex {
     vocab: BTreeMap<String, TermId>,
     /// The same terms hashed, for the many exact lookups.
     term_ids: FxMap<String, TermId>,
-    by_sound: FxMap<String, Vec<TermId>>,
-    by_deletion: FxMap<u64, Vec<TermId>>,
+    by_sound: FxMap<String, Ids>,
+    by_deletion: FxMap<u64, Ids>,
     /// Indexed by the 4-digit window's value (0..10_000).
     phone_grams: Vec<Vec<DocIx>>,
-    phone_exact: FxMap<String, Vec<DocIx>>,
-    emails: BTreeMap<String, Vec<DocIx>>,
+    phone_exact: FxMap<String, Ids>,
+    emails: BTreeMap<String, Ids>,
 }
 
 impl Default for SearchIndex {
@@ -361,7 +380,14 @@ impl SearchIndex {
 
     /// Builds an index from many documents at once.
     pub fn from_docs(docs: impl IntoIterator<Item = SearchDoc>) -> Self {
+        let docs = docs.into_iter();
         let mut idx = Self::new();
+        let n = docs.size_hint().0;
+        idx.ids.reserve(n);
+        idx.docs.reserve(n);
+        idx.meta.reserve(n);
+        idx.legal_words.reserve(n);
+        idx.phone_exact.reserve(n);
         for d in docs {
             idx.upsert(d);
         }
@@ -397,6 +423,7 @@ impl SearchIndex {
                         id: doc.id,
                         visits: 0,
                         last_visit_unix: None,
+                        frequency: 0.0,
                     });
                     self.legal_words.push(0);
                     (self.docs.len() - 1) as DocIx
@@ -425,6 +452,7 @@ impl SearchIndex {
                 let m = &mut self.meta[ix as usize];
                 m.visits = visits;
                 m.last_visit_unix = last_visit_unix;
+                m.frequency = rank::frequency(visits);
             }
         }
     }
@@ -464,7 +492,7 @@ impl SearchIndex {
             self.phone_grams[g].push(ix);
         }
         for p in &phones {
-            self.phone_exact.entry(p.clone()).or_default().push(ix);
+            add_to(&mut self.phone_exact, p, ix);
         }
         let email = doc
             .email
@@ -472,12 +500,18 @@ impl SearchIndex {
             .map(normalize::email_key)
             .filter(|e| !e.is_empty());
         if let Some(e) = &email {
-            self.emails.entry(e.clone()).or_default().push(ix);
+            match self.emails.get_mut(e) {
+                Some(ids) => ids.push(ix),
+                None => {
+                    self.emails.insert(e.clone(), Ids::One([ix]));
+                }
+            }
         }
         self.meta[ix as usize] = DocMeta {
             id: doc.id,
             visits: doc.visits,
             last_visit_unix: doc.last_visit_unix,
+            frequency: rank::frequency(doc.visits),
         };
         self.legal_words[ix as usize] =
             words.iter().filter(|w| w.1 != Field::Preferred).count() as u8;
@@ -510,11 +544,8 @@ impl SearchIndex {
             remove_from(&mut self.phone_exact, p, ix);
         }
         if let Some(e) = &entry.email {
-            if let Some(v) = self.emails.get_mut(e) {
-                v.retain(|&d| d != ix);
-                if v.is_empty() {
-                    self.emails.remove(e);
-                }
+            if self.emails.get_mut(e).is_some_and(|v| v.remove_all(ix)) {
+                self.emails.remove(e);
             }
         }
     }
@@ -535,11 +566,11 @@ impl SearchIndex {
         // Words too short for typos need no neighbourhood.
         if allowed_typos(chars.len()) > 0 {
             for h in deletion_variants(&chars, allowed_typos(chars.len())) {
-                self.by_deletion.entry(h).or_default().push(id);
+                add_to(&mut self.by_deletion, &h, id);
             }
         }
         if !sound.is_empty() {
-            self.by_sound.entry(sound.clone()).or_default().push(id);
+            add_to(&mut self.by_sound, &sound, id);
         }
         self.vocab.insert(w.to_owned(), id);
         self.term_ids.insert(w.to_owned(), id);
@@ -692,7 +723,15 @@ impl SearchIndex {
     fn collect(&self, q: &Query) -> Acc {
         let mut acc = Acc::new(self.docs.len(), q.words());
         for (wi, w) in q.names.iter().enumerate() {
-            for t_id in self.candidate_terms(w) {
+            let terms = self.candidate_terms(w);
+            // Room for every customer these terms could add, at most all:
+            // growing the scratch vectors as we go costs more than the search.
+            let postings: usize = terms
+                .iter()
+                .map(|&t| self.terms[t as usize].postings.len())
+                .sum();
+            acc.reserve(postings.min(self.docs.len() - acc.docs.len()));
+            for t_id in terms {
                 let t = &self.terms[t_id as usize];
                 let Some((kind, distance)) = self.match_word(w, t) else {
                     continue;
@@ -812,8 +851,10 @@ impl SearchIndex {
     /// Re-matches a customer's words one to one when two query words
     /// claimed the same stored word (greedy by quality; queries are short).
     fn resolve(&self, q: &Query, e: &DocEntry, best: &mut [Best]) {
-        let mut pairs: Vec<(f32, usize, usize, Best)> = Vec::new();
-        for (wi, w) in q.names.iter().enumerate() {
+        // On the stack: this runs for every candidate whose words overlap.
+        let mut pairs = [(0f32, 0usize, 0usize, NO_MATCH); MAX_TOKENS * MAX_DOC_WORDS];
+        let mut n = 0;
+        for (wi, w) in q.names.iter().enumerate().take(MAX_TOKENS) {
             for (slot, &(t_id, field)) in e.words.iter().enumerate() {
                 let t = &self.terms[t_id as usize];
                 if let Some((kind, d)) = self.match_word(w, t) {
@@ -825,17 +866,19 @@ impl SearchIndex {
                         field,
                         what: t_id,
                     };
-                    pairs.push((quality, wi, slot, b));
+                    pairs[n] = (quality, wi, slot, b);
+                    n += 1;
                 }
             }
         }
-        pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let mut word_done = vec![false; q.names.len()];
+        let pairs = &mut pairs[..n];
+        pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut word_done = [false; MAX_TOKENS];
         let mut slot_used = [false; MAX_DOC_WORDS];
         for b in best.iter_mut().take(q.names.len()) {
             *b = NO_MATCH;
         }
-        for (_, wi, slot, b) in pairs {
+        for &mut (_, wi, slot, b) in pairs {
             if !word_done[wi] && !slot_used[slot] {
                 word_done[wi] = true;
                 slot_used[slot] = true;
@@ -868,11 +911,32 @@ impl SearchIndex {
                         .iter()
                         .any(|b| b.quality > 0.0 && b.slot == a.slot)
             });
-            let name = name_score_of(&best[..words], self.legal_words[d as usize]);
+            let legal = self.legal_words[d as usize];
+            let mut quick = false;
+            if conflict && names == 2 {
+                // Two words on one stored word: exactly one of them moves to
+                // its best other word (or matches nothing); keep the better.
+                let (a, b) = (acc.best[l * stride], acc.best[l * stride + 1]);
+                let (a2, b2) = (acc.second[l * stride], acc.second[l * stride + 1]);
+                let row = &mut acc.best[l * stride..(l + 1) * stride];
+                row[0] = a;
+                row[1] = b2;
+                let keep_a = name_score_of(&row[..words], legal);
+                row[0] = a2;
+                row[1] = b;
+                let keep_b = name_score_of(&row[..words], legal);
+                if keep_a >= keep_b {
+                    row[0] = a;
+                    row[1] = b2;
+                }
+                quick = true;
+            }
+            let best = &acc.best[l * stride..(l + 1) * stride];
+            let name = name_score_of(&best[..words], legal);
             let email = acc.email[l];
             let base = rank::combine(name, email, q.looks_like_email, 0.0);
             if base > 0.0 {
-                if conflict {
+                if conflict && !quick {
                     pending.push(out.len());
                 }
                 out.push(Scored {
@@ -917,7 +981,7 @@ impl SearchIndex {
         out.retain(|s| s.score > 0.0 && s.score >= cut);
         for s in &mut out {
             let m = &self.meta[s.doc as usize];
-            s.score += rank::regular_boost(m.visits, m.last_visit_unix, now_unix, words.max(1));
+            s.score += rank::boost_from(m.frequency, m.last_visit_unix, now_unix, words.max(1));
         }
         out
     }
@@ -1058,7 +1122,7 @@ impl SearchIndex {
             let names: Vec<NameWord> = given
                 .iter()
                 .chain(&family)
-                .take(super::normalize::MAX_TOKENS)
+                .take(MAX_TOKENS)
                 .map(|w| NameWord::new(w, true, self.nick))
                 .collect();
             let q = Query {
@@ -1164,12 +1228,11 @@ impl SearchIndex {
             .map(|e| phone_grams(&e.phones).len())
             .sum();
         assert_eq!(grams, expected);
-        for docs in self
-            .phone_grams
-            .iter()
-            .chain(self.phone_exact.values())
-            .chain(self.emails.values())
-        {
+        let lists = self.phone_grams.iter().map(Vec::as_slice);
+        let lists = lists
+            .chain(self.phone_exact.values().map(|v| &**v))
+            .chain(self.emails.values().map(|v| &**v));
+        for docs in lists {
             for &d in docs {
                 assert!(
                     self.docs[d as usize].is_some(),
@@ -1233,16 +1296,76 @@ fn phone_grams(phones: &[String]) -> Vec<usize> {
     out
 }
 
-fn remove_from<K, Q>(map: &mut FxMap<K, Vec<DocIx>>, key: &Q, value: u32)
+/// A list of ids that is usually one long (one customer per phone, one
+/// term per deletion variant), kept off the heap in that case: building an
+/// index of 100,000 customers makes hundreds of thousands of these.
+#[derive(Clone, Debug)]
+enum Ids {
+    One([u32; 1]),
+    Many(Vec<u32>),
+}
+
+impl Ids {
+    fn push(&mut self, x: u32) {
+        match self {
+            Ids::One(a) => *self = Ids::Many(vec![a[0], x]),
+            Ids::Many(v) => v.push(x),
+        }
+    }
+    /// Removes every `x`; true when none are left.
+    fn remove_all(&mut self, x: u32) -> bool {
+        match self {
+            Ids::One(a) => a[0] == x,
+            Ids::Many(v) => {
+                v.retain(|&y| y != x);
+                if let [only] = v.as_slice() {
+                    *self = Ids::One([*only]);
+                    return false;
+                }
+                v.is_empty()
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Ids {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        match self {
+            Ids::One(a) => a,
+            Ids::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Ids {
+    type Item = &'a u32;
+    type IntoIter = std::slice::Iter<'a, u32>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+fn add_to<K, Q>(map: &mut FxMap<K, Ids>, key: &Q, value: u32)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+{
+    match map.get_mut(key) {
+        Some(ids) => ids.push(value),
+        None => {
+            map.insert(key.to_owned(), Ids::One([value]));
+        }
+    }
+}
+
+fn remove_from<K, Q>(map: &mut FxMap<K, Ids>, key: &Q, value: u32)
 where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
 {
-    if let Some(v) = map.get_mut(key) {
-        v.retain(|&x| x != value);
-        if v.is_empty() {
-            map.remove(key);
-        }
+    if map.get_mut(key).is_some_and(|v| v.remove_all(value)) {
+        map.remove(key);
     }
 }
 
@@ -1251,6 +1374,8 @@ mod timing {
     use super::*;
     use std::time::Instant;
 
+    /// Where the time of a search goes at 100k customers (tuning aid):
+    /// `cargo test --release -p regulars-core -- --ignored --nocapture phase_times`.
     #[test]
     #[ignore]
     fn phase_times() {
@@ -1274,6 +1399,11 @@ mod timing {
             "1234",
             "john smith",
             "jhon smiht",
+            "a b c d e f g h",
+            "j j j j j j j j",
+            "ma ma ma ma ma ma ma ma",
+            "marrrrrrrr smiiiiiiith",
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl",
         ] {
             let q = Query::parse(text, idx.nick);
             let mut t = [0f64; 4];

@@ -92,7 +92,7 @@ impl Query {
                     if run.len() >= MIN_PHONE_DIGITS {
                         q.digits.push(run.chars().take(20).collect());
                     }
-                } else if q.names.len() < MAX_TOKENS {
+                } else if q.names.len() < MAX_TOKENS && !q.redundant(run) {
                     q.names.push(NameWord::new(run, finished, nick));
                 }
             }
@@ -105,6 +105,14 @@ impl Query {
             q.email = Some(email);
         }
         q
+    }
+
+    /// Words beyond what any name needs only cost time ("j j j j j j"):
+    /// a word is used at most twice, and at most three initials.
+    fn redundant(&self, word: &str) -> bool {
+        let same = self.names.iter().filter(|w| w.text == word).count();
+        let initials = self.names.iter().filter(|w| w.chars.len() == 1).count();
+        same >= 2 || (word.chars().count() == 1 && initials >= 3)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -172,6 +180,8 @@ mod tests {
         assert!(q.names.len() <= MAX_TOKENS);
         let q = parse("'; DROP TABLE customers; -- \"NEAR\" OR *");
         assert!(q.names.len() <= MAX_TOKENS);
+        assert_eq!(parse("j j j j j j").names.len(), 2);
+        assert_eq!(parse("a b c d e f").names.len(), 3);
         let q = parse("😀😀 مرحبا שלום");
         assert!(q.names.iter().all(|w| !w.text.contains('😀')));
     }

@@ -162,15 +162,24 @@ pub fn name_score(c: &Coverage) -> f32 {
 /// every 45 days since the last visit) weighted 0.4. A visit "in the future"
 /// (clock skew between tills) counts as today.
 pub fn regularity(visits: u32, last_visit_unix: Option<i64>, now_unix: i64) -> f32 {
-    let freq = ((1.0 + visits as f32).ln() / 61f32.ln()).min(1.0);
-    let recency = match last_visit_unix {
+    0.6 * frequency(visits) + 0.4 * recency(last_visit_unix, now_unix)
+}
+
+/// The frequency half of [`regularity`], 0..=1. Depends on the customer
+/// only, so the index keeps it ready.
+pub fn frequency(visits: u32) -> f32 {
+    ((1.0 + visits as f32).ln() / 61f32.ln()).min(1.0)
+}
+
+/// The recency half of [`regularity`], 0..=1.
+pub fn recency(last_visit_unix: Option<i64>, now_unix: i64) -> f32 {
+    match last_visit_unix {
         Some(t) => {
             let days = (now_unix.saturating_sub(t)).max(0) as f32 / 86_400.0;
-            0.5f32.powf(days / 45.0)
+            (-days / 45.0).exp2()
         }
         None => 0.0,
-    };
-    0.6 * freq + 0.4 * recency
+    }
 }
 
 /// The regular boost added to a name score for a query of `words` words;
@@ -181,7 +190,17 @@ pub fn regular_boost(
     now_unix: i64,
     words: usize,
 ) -> f32 {
-    max_boost(words) * regularity(visits, last_visit_unix, now_unix)
+    boost_from(frequency(visits), last_visit_unix, now_unix, words)
+}
+
+/// [`regular_boost`] with the frequency already computed.
+pub fn boost_from(
+    frequency: f32,
+    last_visit_unix: Option<i64>,
+    now_unix: i64,
+    words: usize,
+) -> f32 {
+    max_boost(words) * (0.6 * frequency + 0.4 * recency(last_visit_unix, now_unix))
 }
 
 /// The largest possible regular boost for a query of `words` words.
