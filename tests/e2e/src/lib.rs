@@ -409,14 +409,27 @@ impl App {
             process,
             quit: false,
         };
-        app.wait_for("#search", Duration::from_secs(20))
+        if let Err(e) = app.ready().await {
+            let status = app.text_of("#status").await.unwrap_or_default();
+            let shot = app.screenshot("FAILED-launch").await;
+            let _ = app.close().await;
+            let shot = shot.map(|p| p.display().to_string()).unwrap_or_default();
+            return Err(e.context(format!(
+                "app did not get ready; status bar: {status:?}; screen: {shot}"
+            )));
+        }
+        Ok(app)
+    }
+
+    async fn ready(&self) -> Result<()> {
+        self.wait_for("#search", Duration::from_secs(20))
             .await
             .context("the till screen did not appear")?;
         // The store answered (status bar shows the customer count).
-        app.wait_for("[data-testid=customer-count]", Duration::from_secs(20))
+        self.wait_for("[data-testid=customer-count]", Duration::from_secs(20))
             .await
             .context("the status bar never showed the store (store_info failed?)")?;
-        Ok(app)
+        Ok(())
     }
 
     /// Ends the session (closing the window) and stops the driver, waiting
