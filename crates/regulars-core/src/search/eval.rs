@@ -157,6 +157,11 @@ pub struct AccuracyReport {
     pub keystroke_p50: Duration,
     pub keystroke_p99: Duration,
     pub keystroke_max: Duration,
+    /// The same with each keystroke's search run three times and the
+    /// fastest kept: what the search costs when another program is not
+    /// holding the CPU at that moment (the machine this runs on is shared).
+    pub keystroke_p50_best_of_3: Duration,
+    pub keystroke_p99_best_of_3: Duration,
     /// Some unambiguous queries whose target was not first, for tuning.
     pub misses: Vec<String>,
 }
@@ -246,6 +251,12 @@ impl fmt::Display for AccuracyReport {
             ms(self.keystroke_p50),
             ms(self.keystroke_p99),
             ms(self.keystroke_max)
+        )?;
+        writeln!(
+            f,
+            "  same, fastest of 3 runs per keystroke (scheduler noise removed): p50 {}, p99 {}",
+            ms(self.keystroke_p50_best_of_3),
+            ms(self.keystroke_p99_best_of_3)
         )?;
         if !self.misses.is_empty() {
             writeln!(f, "\nsome unambiguous misses (query -> wanted; got):")?;
@@ -409,6 +420,7 @@ pub fn accuracy_with(
     let mut overall = KindResult::new(None);
     let mut misses = Vec::new();
     let mut key_times: Vec<Duration> = Vec::new();
+    let mut best_times: Vec<Duration> = Vec::new();
     let id_pos: HashMap<CustomerId, usize> =
         docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
 
@@ -477,20 +489,27 @@ pub fn accuracy_with(
         // Type it: every prefix, as the till searches on each keystroke.
         let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
         for end in ends {
-            let t = Instant::now();
-            let h = index.search(&text[..end], NOW_UNIX, 10);
-            key_times.push(t.elapsed());
-            std::hint::black_box(h);
+            let mut runs = [Duration::ZERO; 3];
+            for r in &mut runs {
+                let t = Instant::now();
+                let h = index.search(&text[..end], NOW_UNIX, 10);
+                *r = t.elapsed();
+                std::hint::black_box(h);
+            }
+            key_times.push(runs[0]);
+            best_times.push(runs.iter().copied().min().unwrap_or_default());
         }
     }
     key_times.sort_unstable();
-    let pick = |q: f64| -> Duration {
-        if key_times.is_empty() {
+    best_times.sort_unstable();
+    let pick_in = |v: &[Duration], q: f64| -> Duration {
+        if v.is_empty() {
             Duration::ZERO
         } else {
-            key_times[((key_times.len() - 1) as f64 * q).round() as usize]
+            v[((v.len() - 1) as f64 * q).round() as usize]
         }
     };
+    let pick = |q: f64| pick_in(&key_times, q);
     AccuracyReport {
         customers,
         queries,
@@ -503,6 +522,8 @@ pub fn accuracy_with(
         keystroke_p50: pick(0.50),
         keystroke_p99: pick(0.99),
         keystroke_max: key_times.last().copied().unwrap_or_default(),
+        keystroke_p50_best_of_3: pick_in(&best_times, 0.50),
+        keystroke_p99_best_of_3: pick_in(&best_times, 0.99),
         misses,
     }
 }

@@ -1250,8 +1250,12 @@ fn name_score_of(best: &[Best], legal_words: u8) -> f32 {
         missing: 0,
         unused_name_words: 0,
         in_order: false,
+        family_missed: false,
     };
+    // Given/family words used, and all name words used (with preferred).
+    let mut legal_used = 0;
     let mut name_used = 0;
+    let mut family_used = false;
     let mut seen_given = false;
     for b in best {
         if b.quality <= 0.0 {
@@ -1262,10 +1266,13 @@ fn name_score_of(best: &[Best], legal_words: u8) -> f32 {
         match b.field {
             Field::Given | Field::Preferred => {
                 name_used += 1;
+                legal_used += usize::from(b.field == Field::Given);
                 seen_given = true;
             }
             Field::Family => {
                 name_used += 1;
+                legal_used += 1;
+                family_used = true;
                 if seen_given {
                     cov.in_order = true;
                 }
@@ -1273,7 +1280,8 @@ fn name_score_of(best: &[Best], legal_words: u8) -> f32 {
             Field::Phone => {}
         }
     }
-    cov.unused_name_words = usize::from(legal_words).saturating_sub(name_used);
+    cov.unused_name_words = usize::from(legal_words).saturating_sub(legal_used);
+    cov.family_missed = name_used >= 2 && !family_used;
     rank::name_score(&cov)
 }
 

@@ -299,6 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn two_first_names_do_not_beat_first_and_last() {
+        let mut idx = SearchIndex::new();
+        let mut regular = doc("Ann", "Cho");
+        regular.preferred_name = Some("Lee".into());
+        regular.visits = 300;
+        regular.last_visit_unix = Some(NOW);
+        let plain = doc("Ann", "Lee");
+        let pid = plain.id;
+        idx.upsert(regular);
+        idx.upsert(plain);
+        assert_eq!(idx.search("lee ann", NOW, 2)[0].id, pid);
+        assert_eq!(idx.search("ann lee", NOW, 2)[0].id, pid);
+    }
+
+    #[test]
     fn hostile_input_is_harmless() {
         let f = fixture();
         let long = "a".repeat(10_000);

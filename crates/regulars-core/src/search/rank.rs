@@ -35,7 +35,9 @@
 //! matched nothing halves it (all words matching beats any partial
 //! match of good quality), each stored given/family word that no query word
 //! used costs 0.01 (at most 0.02; "Mary Smith" prefers Mary Smith over Mary
-//! Ann Smith), and given-before-family order earns 0.005.
+//! Ann Smith), given-before-family order earns 0.005, and matching two or
+//! more words without touching the family name costs 0.03 ("day david" is
+//! David Day before David "Day" Cason).
 //!
 //! The regular boost (visits and recency, see [`regular_boost`]) adds at most
 //! `0.7 x 0.04 / words`. Quality levels above are at least 0.04 apart, so the
@@ -90,6 +92,10 @@ pub struct TokenMatch {
 
 /// The smallest gap between two quality levels in the table above.
 pub const LEVEL_GAP: f32 = 0.04;
+/// Cost of a several-word match that never touches the family name: people
+/// type "first last" or "last first", rarely a given and a preferred name.
+/// Larger than any regular boost.
+pub const FAMILY_MISSED: f32 = 0.03;
 /// Penalty factor for each query word that matched nothing.
 pub const MISSING_FACTOR: f32 = 0.5;
 /// Bonus when an email match and a name match agree on a customer, for a
@@ -141,6 +147,9 @@ pub struct Coverage {
     /// A given (or preferred) name match came before a family name match in
     /// the query.
     pub in_order: bool,
+    /// Two or more words matched the name, none of them the family name
+    /// ("day david" against David "Day" Cason).
+    pub family_missed: bool,
 }
 
 /// The name score (see the module doc), before the regular boost.
@@ -153,6 +162,9 @@ pub fn name_score(c: &Coverage) -> f32 {
     s -= 0.01 * c.unused_name_words.min(2) as f32;
     if c.in_order {
         s += 0.005;
+    }
+    if c.family_missed {
+        s -= FAMILY_MISSED;
     }
     s
 }
@@ -308,6 +320,7 @@ mod tests {
                 missing: 0,
                 unused_name_words: 0,
                 in_order: false,
+                family_missed: false,
             };
             let worse = Coverage {
                 quality_sum: words as f32 - 1.0 + 0.80 - LEVEL_GAP,
@@ -336,6 +349,7 @@ mod tests {
             missing: 0,
             unused_name_words: 2,
             in_order: false,
+            family_missed: false,
         };
         let partial_exact = Coverage {
             words: 2,
@@ -343,6 +357,7 @@ mod tests {
             missing: 1,
             unused_name_words: 0,
             in_order: true,
+            family_missed: false,
         };
         assert!(name_score(&full_weak) > name_score(&partial_exact));
     }
