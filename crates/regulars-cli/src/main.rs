@@ -2,8 +2,9 @@
 //! scripting, support and benchmarks. JSON output is one object per line.
 
 mod bench;
+mod import_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -69,6 +70,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Import history from an old POS: CSV exports (plain or gzip) through a
+    /// mapping, or the Complete Journey data set. See docs/import.md.
+    Import {
+        #[command(subcommand)]
+        cmd: import_cmd::ImportCmd,
+    },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -114,7 +121,7 @@ fn main() {
     }
 }
 
-fn open(db: &PathBuf) -> Result<Regulars> {
+fn open(db: &Path) -> Result<Regulars> {
     Regulars::open(db).with_context(|| format!("opening {}", db.display()))
 }
 
@@ -210,6 +217,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },
         } => bench::recognition(&cli.db, customers, queries)?,

@@ -32,14 +32,15 @@ pub use sales::receipt_html;
 const APPLICATION_ID: i64 = 0x5245_4755;
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_initial.sql")),
+        M::up(include_str!("../../migrations/0002_import.sql")),
+    ])
 });
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    1
+    2
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it
