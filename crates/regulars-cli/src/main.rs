@@ -3,6 +3,7 @@
 
 mod bench;
 mod import_cmd;
+mod suggest;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -70,6 +71,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Offline evaluations on real data.
+    Eval {
+        #[command(subcommand)]
+        cmd: EvalCmd,
+    },
     /// Import history from an old POS: CSV exports (plain or gzip) through a
     /// mapping, or the Complete Journey data set. See docs/import.md.
     Import {
@@ -91,6 +97,29 @@ enum CustomersCmd {
         /// Where to write the per-row error report (CSV).
         #[arg(long)]
         errors: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// "What to offer next" on the Complete Journey CSVs (protocol in the datasets README).
+    Offers {
+        #[arg(long, default_value = "../shared/datasets/completejourney")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Use the validation split (target weeks 41-44) instead of the test weeks.
+        #[arg(long)]
+        validation: bool,
+        /// Search parameters on the validation split and print the best.
+        #[arg(long)]
+        tune: bool,
+        /// Measure only this parameter set (JSON, missing fields default).
+        #[arg(long)]
+        params: Option<String>,
+        /// Fit the learned blend on the validation split, then measure it.
+        #[arg(long)]
+        train: bool,
     },
 }
 
@@ -217,6 +246,17 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Cmd::Eval {
+            cmd:
+                EvalCmd::Offers {
+                    data,
+                    k,
+                    validation,
+                    tune,
+                    params,
+                    train,
+                },
+        } => suggest::eval_offers(&data, k, validation, tune, params.as_deref(), train)?,
         Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },

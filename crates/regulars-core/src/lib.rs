@@ -16,12 +16,14 @@ pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod loyalty;
 pub mod model;
 pub mod people;
 pub mod regulars;
 pub mod rng;
 pub mod search;
 pub mod store;
+pub mod suggest;
 
 pub use error::{Error, ErrorCode, Result};
 pub use regulars::Regulars;

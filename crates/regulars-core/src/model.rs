@@ -296,3 +296,102 @@ pub enum ScanResult {
     /// A product: a line ready to add to the sale.
     Product { line: DraftLine },
 }
+
+/// What a conversation prompt is about.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptKind {
+    /// A note's follow-up date has come.
+    NoteDue,
+    /// A considered purchase made days to weeks ago.
+    FollowUp,
+    /// Birthday this week (known and consented).
+    Birthday,
+    /// Membership anniversary this week.
+    Anniversary,
+    /// Back after an absence that is long for this customer.
+    WelcomeBack,
+    /// A round-numbered visit.
+    Milestone,
+    /// Points or stamps close to a reward.
+    RewardNear,
+    /// Their usual item, not in today's basket yet.
+    Usual,
+}
+
+/// Something worth saying, with the evidence behind it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Prompt {
+    /// Stable per customer and subject ("follow_up:<product>:<date>"): what
+    /// feedback is recorded against.
+    pub key: String,
+    pub kind: PromptKind,
+    /// What the cashier could say.
+    pub text: String,
+    /// Why it is shown, with its evidence.
+    pub reason: String,
+    /// 0-100; higher first.
+    pub priority: u32,
+}
+
+/// The cashier's verdict on a prompt.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptVerdict {
+    /// Said it: do not repeat this one.
+    Used,
+    /// Not for this customer: hide it, and show fewer of its kind.
+    NotRelevant,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferKind {
+    /// A reward they have earned (points or a full stamp card).
+    Reward,
+    /// One of the owner's campaigns.
+    Campaign,
+    /// Due by their own purchase cycle.
+    Replenish,
+    /// Something they have not bought that people like them do.
+    Discovery,
+}
+
+/// Something worth offering, with why, and the line that applies it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Offer {
+    /// Stable per customer and subject ("replenish:<product>"): what shown /
+    /// accepted / declined is recorded against.
+    pub key: String,
+    pub kind: OfferKind,
+    pub product_id: Option<crate::ids::ProductId>,
+    pub text: String,
+    pub reason: String,
+    /// Higher first; comparable within one list only.
+    pub score: f32,
+    /// Points this offer spends when accepted (rewards).
+    pub points_cost: i64,
+    /// The line one tap adds to the sale (with any discount), if any.
+    pub line: Option<DraftLine>,
+}
+
+/// What happened to an offer.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferOutcome {
+    Shown,
+    Accepted,
+    Declined,
+}
+
+/// Everything the till shows next to the customer: at most three prompts and
+/// at most two offers.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Suggestions {
+    pub customer_id: CustomerId,
+    /// The moment they were computed for (ISO UTC).
+    pub as_of: String,
+    pub prompts: Vec<Prompt>,
+    pub offers: Vec<Offer>,
+    pub points_balance: i64,
+}

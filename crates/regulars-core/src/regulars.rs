@@ -25,6 +25,8 @@ pub const MAX_RESULTS: usize = 50;
 pub struct Regulars {
     store: Store,
     index: SearchIndex,
+    /// The suggestions engine, built on first use and kept current by sales.
+    suggest: Option<crate::suggest::engine::Engine>,
 }
 
 impl Regulars {
@@ -41,6 +43,7 @@ impl Regulars {
         let mut r = Regulars {
             store,
             index: SearchIndex::new(),
+            suggest: None,
         };
         r.rebuild_index()?;
         Ok(r)
@@ -53,6 +56,8 @@ impl Regulars {
             index.upsert(doc);
         }
         self.index = index;
+        // A bulk change (import, demo): the engine rebuilds on next use.
+        self.suggest = None;
         Ok(())
     }
 
@@ -251,7 +256,11 @@ impl Regulars {
     }
 
     pub fn save_product(&mut self, id: Option<ProductId>, draft: &ProductDraft) -> Result<Product> {
-        self.store.save_product(id, draft)
+        let p = self.store.save_product(id, draft)?;
+        if let Some(e) = self.suggest.as_mut() {
+            e.upsert_product(&p);
+        }
+        Ok(p)
     }
 
     /// Completes a sale and refreshes the customer's standing in search
@@ -259,12 +268,18 @@ impl Regulars {
     pub fn complete_sale(&mut self, draft: &SaleDraft) -> Result<Sale> {
         let sale = self.store.complete_sale(draft)?;
         self.refresh_activity(sale.customer_id)?;
+        if let Some(e) = self.suggest.as_mut() {
+            e.record_sale(&self.store, &sale)?;
+        }
         Ok(sale)
     }
 
     pub fn attach_sale_customer(&mut self, sale: SaleId, customer: CustomerId) -> Result<Sale> {
         let sale = self.store.attach_sale_customer(sale, customer)?;
         self.refresh_activity(Some(customer))?;
+        if let Some(e) = self.suggest.as_mut() {
+            e.record_sale(&self.store, &sale)?;
+        }
         Ok(sale)
     }
 
@@ -294,6 +309,71 @@ impl Regulars {
             self.index.set_activity(c, doc.visits, doc.last_visit_unix);
         }
         Ok(())
+    }
+
+    /// Builds the suggestions engine now (else the first suggestion does).
+    pub fn warm_suggestions(&mut self) -> Result<&crate::suggest::engine::Engine> {
+        if self.suggest.is_none() {
+            let e = crate::suggest::engine::Engine::build(
+                &self.store,
+                crate::suggest::rank::Params::default(),
+                None,
+            )?;
+            self.suggest = Some(e);
+        }
+        Ok(self.suggest.as_ref().expect("built above"))
+    }
+
+    /// What to say and what to offer to `customer` now (or at `at`, using
+    /// only history before it), with `basket` already rung up: at most three
+    /// prompts and two offers, each with text, reason and priority.
+    pub fn suggestions(
+        &mut self,
+        customer: CustomerId,
+        basket: &[ProductId],
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::model::Suggestions> {
+        self.warm_suggestions()?;
+        let e = self.suggest.as_ref().expect("warmed");
+        e.suggestions(&self.store, customer, basket, at.unwrap_or_else(chrono::Utc::now))
+    }
+
+    /// The cashier marked a prompt used or not relevant.
+    pub fn prompt_feedback(
+        &mut self,
+        customer: CustomerId,
+        key: &str,
+        kind: crate::model::PromptKind,
+        verdict: crate::model::PromptVerdict,
+    ) -> Result<()> {
+        crate::suggest::record::prompt_feedback(
+            &mut self.store,
+            customer,
+            key,
+            kind,
+            verdict,
+            chrono::Utc::now(),
+        )
+    }
+
+    /// An offer was shown, accepted (on `sale`, if known) or declined.
+    pub fn offer_feedback(
+        &mut self,
+        customer: CustomerId,
+        key: &str,
+        kind: crate::model::OfferKind,
+        outcome: crate::model::OfferOutcome,
+        sale: Option<SaleId>,
+    ) -> Result<()> {
+        crate::suggest::record::offer_event(
+            &mut self.store,
+            customer,
+            key,
+            kind,
+            outcome,
+            sale,
+            chrono::Utc::now(),
+        )
     }
 
     pub fn is_empty(&self) -> Result<bool> {

@@ -46,6 +46,13 @@ fn export_all(dir: &Path) {
         SaleLine,
         Sale,
         ScanResult,
+        PromptKind,
+        Prompt,
+        PromptVerdict,
+        OfferKind,
+        Offer,
+        OfferOutcome,
+        Suggestions,
     );
 }
 

@@ -1,0 +1,403 @@
+//! The thin loader: reads what the pure rules need from the store, keeps the
+//! shared part (every customer's compact history and the neighbour model)
+//! in memory and current after each sale, and assembles [`Suggestions`].
+//!
+//! Built once (lazily, on the first suggestion) from sales and lines; after
+//! that a sale costs one customer's vector update, and a suggestion costs a
+//! few indexed reads (customer, notes, feedback, offer events, points) plus
+//! the pure rules.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::params;
+
+use super::facts::{
+    Campaign, CustomerFacts, Facts, ItemInfo, NoteFact, OfferEvent, PromptFeedback,
+};
+use super::history::{Basket, History};
+use super::rank::{Model, Params};
+use super::text::Templates;
+use super::{offers, prompts};
+use crate::ids::{CustomerId, ProductId};
+use crate::loyalty::Program;
+use crate::model::{OfferKind, OfferOutcome, PromptKind, PromptVerdict, Sale, Suggestions};
+use crate::store::{iso, parse_iso, Store};
+use crate::Result;
+
+/// Setting key of the owner's template edits (JSON object).
+pub const TEMPLATES_SETTING: &str = "suggest.templates";
+
+/// How many discovery candidates are kept per request.
+const DISCOVERY_DEPTH: usize = 8;
+
+#[derive(Debug)]
+pub struct Engine {
+    item_of: HashMap<ProductId, u32>,
+    catalog: Vec<ItemInfo>,
+    user_of: HashMap<CustomerId, u32>,
+    histories: Vec<History>,
+    model: Model,
+    /// Shared statistics use only sales before this moment (None: all).
+    shared_before: Option<i64>,
+}
+
+fn unix(s: &str) -> Option<i64> {
+    parse_iso(s).map(|t| t.timestamp())
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn prompt_kind(s: &str) -> Option<PromptKind> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}
+
+fn offer_kind(s: &str) -> Option<OfferKind> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}
+
+pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+impl Engine {
+    /// Reads the catalogue and every customer's sales. `shared_before`
+    /// keeps sales at or after that moment out of the neighbour model (for
+    /// backtests: nothing from the future leaks into "people like them").
+    pub fn build(store: &Store, params: Params, shared_before: Option<i64>) -> Result<Self> {
+        let conn = store.conn();
+        let mut item_of = HashMap::new();
+        let mut catalog = Vec::new();
+        let mut st = conn.prepare(
+            "SELECT id, name, category, price_cents, considered FROM products ORDER BY rowid",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(ItemInfo {
+                id: Some(r.get(0)?),
+                name: r.get(1)?,
+                category: r.get(2)?,
+                price_cents: r.get(3)?,
+                considered: r.get(4)?,
+            })
+        })?;
+        for p in rows {
+            let p = p?;
+            if let Some(id) = p.id {
+                item_of.insert(id, catalog.len() as u32);
+            }
+            catalog.push(p);
+        }
+        // Sales first (one timestamp parse each), then their lines.
+        let mut user_of: HashMap<CustomerId, u32> = HashMap::new();
+        let mut sale_of: HashMap<String, (u32, i64)> = HashMap::new();
+        let mut st = conn.prepare(
+            "SELECT id, customer_id, completed_at FROM sales
+             WHERE customer_id IS NOT NULL AND refund_of IS NULL",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let c: CustomerId = r.get(1)?;
+            let Some(at) = unix(&r.get::<_, String>(2)?) else {
+                continue;
+            };
+            let n = user_of.len() as u32;
+            let u = *user_of.entry(c).or_insert(n);
+            sale_of.insert(r.get(0)?, (u, at));
+        }
+        let mut baskets: HashMap<String, Vec<u32>> = HashMap::with_capacity(sale_of.len());
+        let mut st = conn.prepare(
+            "SELECT l.sale_id, l.product_id FROM sale_lines l
+             WHERE l.product_id IS NOT NULL AND l.quantity > 0",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let sale: String = r.get(0)?;
+            if !sale_of.contains_key(&sale) {
+                continue;
+            }
+            let p: ProductId = r.get(1)?;
+            if let Some(&i) = item_of.get(&p) {
+                baskets.entry(sale).or_default().push(i);
+            }
+        }
+        let mut histories = vec![Vec::new(); user_of.len()];
+        for (sale, items) in baskets {
+            let (u, at) = sale_of[&sale];
+            histories[u as usize].push(Basket::new(at, items));
+        }
+        let histories: Vec<History> = histories.into_iter().map(History::new).collect();
+        let shared: Vec<&[Basket]> = histories
+            .iter()
+            .map(|h| match shared_before {
+                Some(t) => h.before(t),
+                None => &h.baskets[..],
+            })
+            .collect();
+        let model = Model::build(params, catalog.len(), &shared);
+        Ok(Engine {
+            item_of,
+            catalog,
+            user_of,
+            histories,
+            model,
+            shared_before,
+        })
+    }
+
+    pub fn customers(&self) -> usize {
+        self.histories.len()
+    }
+
+    pub fn baskets(&self) -> usize {
+        self.histories.iter().map(|h| h.baskets.len()).sum()
+    }
+
+    /// A product added or edited in the catalogue.
+    pub fn upsert_product(&mut self, p: &crate::model::Product) {
+        let info = ItemInfo {
+            id: Some(p.id),
+            name: p.name.clone(),
+            category: p.category.clone(),
+            price_cents: p.price_cents,
+            considered: p.considered,
+        };
+        match self.item_of.get(&p.id) {
+            Some(&i) => self.catalog[i as usize] = info,
+            None => {
+                self.item_of.insert(p.id, self.catalog.len() as u32);
+                self.catalog.push(info);
+                self.model.grow_items(self.catalog.len());
+            }
+        }
+    }
+
+    /// Keeps the engine current after a completed sale: the customer's
+    /// history and their vector in the neighbour model.
+    pub fn record_sale(&mut self, store: &Store, sale: &Sale) -> Result<()> {
+        let Some(c) = sale.customer_id else {
+            return Ok(());
+        };
+        if sale.refund_of.is_some() {
+            return Ok(());
+        }
+        let mut items = Vec::new();
+        for l in &sale.lines {
+            let Some(pid) = l.product_id.filter(|_| l.quantity > 0.0) else {
+                continue;
+            };
+            if !self.item_of.contains_key(&pid) {
+                let p = store.product(pid)?;
+                self.upsert_product(&p);
+            }
+            items.push(self.item_of[&pid]);
+        }
+        let at = unix(&sale.completed_at).unwrap_or_else(|| Utc::now().timestamp());
+        let n = self.user_of.len() as u32;
+        let u = *self.user_of.entry(c).or_insert(n);
+        if u as usize >= self.histories.len() {
+            self.histories.resize(u as usize + 1, History::default());
+        }
+        self.histories[u as usize].push(Basket::new(at, items));
+        let h = &self.histories[u as usize];
+        let shared = match self.shared_before {
+            Some(t) => h.before(t),
+            None => &h.baskets[..],
+        };
+        self.model.set_user(u, shared);
+        Ok(())
+    }
+
+    /// What the till shows for `customer` at `now`, with `basket` already
+    /// rung up. Uses only history strictly before `now`.
+    pub fn suggestions(
+        &self,
+        store: &Store,
+        customer: CustomerId,
+        basket: &[ProductId],
+        now: DateTime<Utc>,
+    ) -> Result<Suggestions> {
+        let t = now.timestamp();
+        let conn = store.conn();
+        let c = store.customer(customer)?;
+        let facts_c = CustomerFacts {
+            id: customer,
+            name: c
+                .preferred_name
+                .clone()
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| c.given_name.clone()),
+            birthday: c.birthday.as_deref().and_then(date),
+            member_since: date(&c.created_at).unwrap_or(now.date_naive()),
+            marketing_consent: c.marketing_consent,
+        };
+        let notes: Vec<NoteFact> = conn
+            .prepare_cached(
+                "SELECT id, body, author, created_at, follow_up_on FROM notes
+                 WHERE customer_id = ?1 AND follow_up_on IS NOT NULL AND visibility = 'staff'",
+            )?
+            .query_map([customer], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .filter_map(|r| r.ok())
+            .filter(|n| unix(&n.3).is_none_or(|at| at < t))
+            .filter_map(|(id, body, author, created, due)| {
+                Some(NoteFact {
+                    id,
+                    body,
+                    author,
+                    created_on: date(&created)?,
+                    follow_up_on: date(&due)?,
+                })
+            })
+            .collect();
+        let feedback: Vec<PromptFeedback> = conn
+            .prepare_cached(
+                "SELECT prompt_key, kind, verdict, created_at FROM prompt_feedback
+                 WHERE customer_id = ?1 AND created_at < ?2",
+            )?
+            .query_map(params![customer, iso(now)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .filter_map(|r| r.ok())
+            .filter_map(|(key, kind, verdict, at)| {
+                Some(PromptFeedback {
+                    key,
+                    kind: prompt_kind(&kind)?,
+                    verdict: if verdict == "used" {
+                        PromptVerdict::Used
+                    } else {
+                        PromptVerdict::NotRelevant
+                    },
+                    at: unix(&at)?,
+                })
+            })
+            .collect();
+        let events: Vec<OfferEvent> = conn
+            .prepare_cached(
+                "SELECT offer_key, kind, outcome, created_at FROM offer_events
+                 WHERE customer_id = ?1 AND created_at < ?2",
+            )?
+            .query_map(params![customer, iso(now)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .filter_map(|r| r.ok())
+            .filter_map(|(key, kind, outcome, at)| {
+                Some(OfferEvent {
+                    key,
+                    kind: offer_kind(&kind)?,
+                    outcome: match outcome.as_str() {
+                        "shown" => OfferOutcome::Shown,
+                        "accepted" => OfferOutcome::Accepted,
+                        _ => OfferOutcome::Declined,
+                    },
+                    at: unix(&at)?,
+                })
+            })
+            .collect();
+        let points_balance: i64 = conn
+            .prepare_cached(
+                "SELECT coalesce(sum(points), 0) FROM points_ledger
+                 WHERE customer_id = ?1 AND created_at < ?2",
+            )?
+            .query_row(params![customer, iso(now)], |r| r.get(0))?;
+        let campaigns = load_campaigns(store, now.date_naive())?;
+        let program = Program::load(store)?;
+        let templates = Templates::from_json(store.setting(TEMPLATES_SETTING)?.as_deref());
+        let basket: Vec<u32> = basket
+            .iter()
+            .filter_map(|p| self.item_of.get(p).copied())
+            .collect();
+        let user = self.user_of.get(&customer).copied();
+        let history: &[Basket] = match user {
+            Some(u) => self.histories[u as usize].before(t),
+            None => &[],
+        };
+        let f = Facts {
+            now: t,
+            today: now.date_naive(),
+            customer: &facts_c,
+            history,
+            catalog: &self.catalog,
+            basket: &basket,
+            notes: &notes,
+            points_balance,
+            program: &program,
+            prompt_feedback: &feedback,
+            offer_events: &events,
+            campaigns: &campaigns,
+            templates: &templates,
+        };
+        Ok(self.decide(&f, user))
+    }
+
+    /// The pure part: facts in, suggestions out.
+    pub fn decide(&self, f: &Facts<'_>, user: Option<u32>) -> Suggestions {
+        decide(&self.model, f, user)
+    }
+}
+
+/// Facts and the shared model in, suggestions out. No I/O.
+pub fn decide(model: &Model, f: &Facts<'_>, user: Option<u32>) -> Suggestions {
+    let (scored, found) = if f.history.is_empty() || !f.customer.marketing_consent {
+        (Vec::new(), Vec::new())
+    } else {
+        let scored = model.score(f.history, user, f.now);
+        let found = model.discover(&scored, DISCOVERY_DEPTH);
+        (scored, found)
+    };
+    Suggestions {
+        customer_id: f.customer.id,
+        as_of: DateTime::from_timestamp(f.now, 0)
+            .map(iso)
+            .unwrap_or_default(),
+        prompts: prompts::prompts(f),
+        offers: offers::offers(f, &scored, &found),
+        points_balance: f.points_balance,
+    }
+}
+
+/// Active campaigns whose dates include `today`, with their accepted totals.
+pub fn load_campaigns(store: &Store, today: NaiveDate) -> Result<Vec<Campaign>> {
+    let conn = store.conn();
+    let rules: Vec<String> = conn
+        .prepare_cached("SELECT rule FROM offer_campaigns WHERE active = 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for rule in rules {
+        let Ok(mut c) = serde_json::from_str::<Campaign>(&rule) else {
+            continue;
+        };
+        if c.starts_on > today || c.ends_on < today {
+            continue;
+        }
+        c.accepted_total = conn
+            .prepare_cached(
+                "SELECT count(*) FROM offer_events WHERE offer_key = ?1 AND outcome = 'accepted'",
+            )?
+            .query_row([format!("campaign:{}", c.id)], |r| r.get(0))?;
+        out.push(c);
+    }
+    Ok(out)
+}

@@ -1,0 +1,626 @@
+//! "What will they buy next?": the scoring model behind replenishment and
+//! discovery offers, and the one the offline evaluation measures.
+//!
+//! Pure and deterministic: baskets in, scored items out. Three signals:
+//!
+//! 1. **Own history, recency-weighted** (the strongest signal in grocery):
+//!    each past basket weighs `basket_decay^k` (k = baskets since) times a
+//!    time decay, and an item's own score is the weighted share of baskets
+//!    that held it (a TIFU-KNN style personal vector).
+//! 2. **Their own purchase cycle**: for items bought repeatedly, time since
+//!    the last purchase against the median gap between purchases. Items
+//!    about due are lifted, items long overdue (they stopped buying) and
+//!    just-bought items with long cycles are lowered.
+//! 3. **People like them**: the k most similar customers (cosine of the
+//!    personal vectors); their vectors, averaged by similarity, fill in what
+//!    this customer has not bought yet (discovery) and smooth the rest.
+//!
+//! plus a small popularity prior. [`Model`] holds the shared part (every
+//! customer's vector and an inverted index for finding neighbours) and is
+//! kept current one customer at a time ([`Model::set_user`]) after a sale.
+
+use std::collections::HashMap;
+
+use super::history::{median, Basket, DAY};
+
+/// Tunable constants. Defaults were tuned on a validation split carved from
+/// weeks < 41 of the Complete Journey (see docs/suggestions.md), never on the
+/// test weeks.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// Weight multiplier per basket back in time (TIFU's group decay).
+    pub basket_decay: f32,
+    /// Extra decay by age, half-life in days (0 = off).
+    pub half_life_days: f32,
+    /// Neighbours consulted.
+    pub neighbours: usize,
+    /// Weight of the customer's own vector against the neighbours' (0..=1).
+    pub alpha: f32,
+    /// How strongly the purchase cycle lifts due items (0 = off).
+    pub cycle_weight: f32,
+    /// Width of the "due" bump in log-ratio units.
+    pub cycle_width: f32,
+    /// Multiplier for items bought once (no cycle known).
+    pub single_weight: f32,
+    /// Weight of the popularity prior.
+    pub pop_weight: f32,
+    /// Exponent on neighbour similarity when averaging them.
+    pub sim_power: f32,
+    /// Own scores are multiplied by the item's repeat rate (share of its
+    /// buyers who bought it more than once) to this power (0 = off).
+    pub repeat_power: f32,
+    /// Learned weights over [`features`] (bias last). Empty: the hand-set
+    /// blend above. When set, the score is the predicted probability that
+    /// the item is in the next basket.
+    pub weights: Vec<f32>,
+    /// Discovery: popularity is divided out to this power (0 = raw neighbour
+    /// score; 1 = pure lift).
+    pub discovery_pop_power: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            basket_decay: 0.95,
+            half_life_days: 0.0,
+            neighbours: 300,
+            alpha: 0.7,
+            cycle_weight: 0.0,
+            cycle_width: 0.8,
+            single_weight: 1.0,
+            pop_weight: 0.0,
+            sim_power: 1.0,
+            discovery_pop_power: 0.0,
+            repeat_power: 0.0,
+            weights: if TRAINED.iter().all(|w| *w == 0.0) {
+                Vec::new()
+            } else {
+                TRAINED.to_vec()
+            },
+        }
+    }
+}
+
+/// Number of features of [`features`].
+pub const NF: usize = 15;
+
+/// Weights learned by `regulars eval offers --train` on the validation split
+/// (target weeks 41-44, history before week 41), bias last.
+pub const TRAINED: [f32; NF + 1] = [0.0; NF + 1];
+
+/// Per-item facts of one history used by the features.
+#[derive(Clone, Copy, Debug, Default)]
+struct Recency {
+    /// Decayed basket shares at 0.8 and 1.0 (plain share).
+    d80: f32,
+    share: f32,
+    /// Baskets since the last one holding it (0 = the last basket).
+    since: u32,
+}
+
+fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
+    let n = baskets.len();
+    let mut out: HashMap<u32, Recency> = HashMap::new();
+    let (mut w80, mut t80) = (1.0f32, 0.0f32);
+    for (k, b) in baskets.iter().rev().enumerate() {
+        t80 += w80;
+        for &i in &b.items {
+            let e = out.entry(i).or_insert(Recency {
+                since: k as u32,
+                ..Recency::default()
+            });
+            e.d80 += w80;
+            e.share += 1.0;
+        }
+        w80 *= 0.8;
+    }
+    for e in out.values_mut() {
+        e.d80 /= t80.max(1e-9);
+        e.share /= n.max(1) as f32;
+    }
+    out
+}
+
+/// The features of one candidate item (see the list in docs/suggestions.md).
+#[allow(clippy::too_many_arguments)]
+fn feature_row(
+    own: f32,
+    nbr: f32,
+    rec: Option<&Recency>,
+    stat: Option<&ItemStat>,
+    now: i64,
+    pop: f32,
+    repeat: f32,
+) -> [f32; NF] {
+    let mut x = [0.0f32; NF];
+    x[0] = own;
+    x[9] = nbr;
+    x[10] = (pop.max(1e-4)).ln();
+    x[11] = repeat;
+    match (rec, stat) {
+        (Some(r), Some(st)) => {
+            x[1] = r.share;
+            x[2] = r.d80;
+            x[3] = (1.0 + st.times as f32).ln();
+            let days = (now - st.last_at).max(0) as f32 / DAY as f32;
+            x[4] = (1.0 + days).ln();
+            x[5] = f32::from(r.since == 0);
+            x[14] = (1.0 + r.since as f32).ln();
+            if let (Some(c), true) = (st.cycle_days, st.times >= 2) {
+                x[6] = due(days, c, 0.8);
+                x[7] = 1.0;
+                x[8] = (days.max(0.25) / c.max(0.5)).ln().clamp(-3.0, 3.0);
+            }
+        }
+        _ => {
+            x[12] = 1.0;
+            x[13] = nbr;
+        }
+    }
+    x
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// A sparse vector, sorted by item.
+pub type SparseVec = Vec<(u32, f32)>;
+
+/// The personal vector of a customer's baskets: for each item, the
+/// decayed share of baskets that held it.
+pub fn user_vector(baskets: &[Basket], p: &Params, now: Option<i64>) -> SparseVec {
+    let n = baskets.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut acc: HashMap<u32, f32> = HashMap::new();
+    let mut total = 0.0f32;
+    let mut w = 1.0f32;
+    for b in baskets.iter().rev() {
+        let mut wb = w;
+        if let (Some(now), true) = (now, p.half_life_days > 0.0) {
+            let age = (now - b.at).max(0) as f32 / DAY as f32;
+            wb *= 0.5f32.powf(age / p.half_life_days);
+        }
+        total += wb;
+        for &i in &b.items {
+            *acc.entry(i).or_default() += wb;
+        }
+        w *= p.basket_decay;
+    }
+    let mut v: SparseVec = acc
+        .into_iter()
+        .map(|(i, x)| (i, if total > 0.0 { x / total } else { 0.0 }))
+        .collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v
+}
+
+fn norm(v: &SparseVec) -> f32 {
+    v.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt()
+}
+
+/// What one customer's history says about one item they bought.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemStat {
+    pub item: u32,
+    /// Baskets that held it.
+    pub times: u32,
+    pub first_at: i64,
+    pub last_at: i64,
+    /// Median days between purchases (None when bought once).
+    pub cycle_days: Option<f32>,
+}
+
+/// Per-item purchase statistics of one history.
+pub fn item_stats(baskets: &[Basket]) -> HashMap<u32, ItemStat> {
+    let mut times: HashMap<u32, Vec<i64>> = HashMap::new();
+    for b in baskets {
+        for &i in &b.items {
+            times.entry(i).or_default().push(b.at);
+        }
+    }
+    times
+        .into_iter()
+        .map(|(item, ts)| {
+            // Two baskets on the same day are one purchase occasion.
+            let mut gaps: Vec<f64> = ts
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64 / DAY as f64)
+                .filter(|g| *g >= 0.5)
+                .collect();
+            let cycle_days = if gaps.is_empty() {
+                None
+            } else {
+                Some(median(&mut gaps) as f32)
+            };
+            (
+                item,
+                ItemStat {
+                    item,
+                    times: ts.len() as u32,
+                    first_at: ts[0],
+                    last_at: *ts.last().unwrap_or(&ts[0]),
+                    cycle_days,
+                },
+            )
+        })
+        .collect()
+}
+
+/// How due an item is: 1 when the time since the last purchase equals the
+/// cycle, falling off on a log scale either side.
+pub fn due(elapsed_days: f32, cycle_days: f32, width: f32) -> f32 {
+    if cycle_days <= 0.0 {
+        return 0.0;
+    }
+    let x = (elapsed_days.max(0.25) / cycle_days).ln();
+    (-(x * x) / (2.0 * width * width)).exp()
+}
+
+/// One scored item, with the evidence behind the score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub item: u32,
+    pub score: f32,
+    /// The customer's own (decayed) share of baskets with it.
+    pub own: f32,
+    /// Similar customers' share.
+    pub neighbours: f32,
+    /// Their own history of it (None for an item never bought).
+    pub stat: Option<ItemStat>,
+}
+
+/// Shared statistics over all customers: vectors, an inverted index for
+/// finding neighbours, and item popularity.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub params: Params,
+    vectors: Vec<SparseVec>,
+    norms: Vec<f32>,
+    postings: Vec<Vec<(u32, f32)>>,
+    buyers: Vec<u32>,
+    /// Per item: buyers who bought it on two or more visits.
+    repeaters: Vec<u32>,
+    /// Per user: the items they bought on two or more visits.
+    repeated: Vec<Vec<u32>>,
+    active: u32,
+}
+
+/// Items bought on two or more visits.
+fn repeated_items(baskets: &[Basket]) -> Vec<u32> {
+    let mut seen: HashMap<u32, u32> = HashMap::new();
+    for b in baskets {
+        for &i in &b.items {
+            *seen.entry(i).or_default() += 1;
+        }
+    }
+    let mut v: Vec<u32> = seen.into_iter().filter(|e| e.1 >= 2).map(|e| e.0).collect();
+    v.sort_unstable();
+    v
+}
+
+impl Model {
+    pub fn new(params: Params, n_items: usize) -> Self {
+        Model {
+            params,
+            vectors: Vec::new(),
+            norms: Vec::new(),
+            postings: vec![Vec::new(); n_items],
+            buyers: vec![0; n_items],
+            repeaters: vec![0; n_items],
+            repeated: Vec::new(),
+            active: 0,
+        }
+    }
+
+    /// Builds the model from every customer's history (index = user number).
+    pub fn build(params: Params, n_items: usize, users: &[&[Basket]]) -> Self {
+        let mut m = Model::new(params, n_items);
+        m.vectors = users
+            .iter()
+            .map(|b| user_vector(b, &m.params, None))
+            .collect();
+        m.norms = m.vectors.iter().map(norm).collect();
+        m.repeated = users.iter().map(|b| repeated_items(b)).collect();
+        for r in &m.repeated {
+            for &i in r {
+                m.repeaters[i as usize] += 1;
+            }
+        }
+        for (u, v) in m.vectors.iter().enumerate() {
+            if !v.is_empty() {
+                m.active += 1;
+            }
+            for &(i, w) in v {
+                m.postings[i as usize].push((u as u32, w));
+                m.buyers[i as usize] += 1;
+            }
+        }
+        m
+    }
+
+    pub fn n_items(&self) -> usize {
+        self.postings.len()
+    }
+
+    pub fn n_users(&self) -> usize {
+        self.vectors.len()
+    }
+
+    /// Makes room for items added to the catalogue after the build.
+    pub fn grow_items(&mut self, n_items: usize) {
+        if n_items > self.postings.len() {
+            self.postings.resize(n_items, Vec::new());
+            self.buyers.resize(n_items, 0);
+            self.repeaters.resize(n_items, 0);
+        }
+    }
+
+    /// Replaces one customer's vector (after a sale): O(their items x
+    /// buyers of those items).
+    pub fn set_user(&mut self, user: u32, baskets: &[Basket]) {
+        let u = user as usize;
+        if u >= self.vectors.len() {
+            self.vectors.resize(u + 1, Vec::new());
+            self.norms.resize(u + 1, 0.0);
+            self.repeated.resize(u + 1, Vec::new());
+        }
+        for &i in &std::mem::take(&mut self.repeated[u]) {
+            self.repeaters[i as usize] -= 1;
+        }
+        let old = std::mem::take(&mut self.vectors[u]);
+        if !old.is_empty() {
+            self.active -= 1;
+        }
+        for &(i, _) in &old {
+            let p = &mut self.postings[i as usize];
+            if let Some(pos) = p.iter().position(|e| e.0 == user) {
+                p.swap_remove(pos);
+            }
+            self.buyers[i as usize] -= 1;
+        }
+        let v = user_vector(baskets, &self.params, None);
+        if let Some(max) = v.iter().map(|e| e.0 as usize + 1).max() {
+            self.grow_items(max);
+        }
+        for &(i, w) in &v {
+            self.postings[i as usize].push((user, w));
+            self.buyers[i as usize] += 1;
+        }
+        if !v.is_empty() {
+            self.active += 1;
+        }
+        self.norms[u] = norm(&v);
+        self.vectors[u] = v;
+        let r = repeated_items(baskets);
+        for &i in &r {
+            self.repeaters[i as usize] += 1;
+        }
+        self.repeated[u] = r;
+    }
+
+    /// Share of active customers who ever bought the item.
+    pub fn popularity(&self, item: u32) -> f32 {
+        let b = self.buyers.get(item as usize).copied().unwrap_or(0);
+        b as f32 / self.active.max(1) as f32
+    }
+
+    /// Share of an item's buyers who came back for it (smoothed towards 1/2).
+    pub fn repeat_rate(&self, item: u32) -> f32 {
+        let i = item as usize;
+        let b = self.buyers.get(i).copied().unwrap_or(0) as f32;
+        let r = self.repeaters.get(i).copied().unwrap_or(0) as f32;
+        (r + 1.0) / (b + 2.0)
+    }
+
+    /// Items by number of buyers, most first.
+    pub fn popular(&self, n: usize) -> Vec<u32> {
+        let mut items: Vec<u32> = (0..self.buyers.len() as u32)
+            .filter(|&i| self.buyers[i as usize] > 0)
+            .collect();
+        items.sort_unstable_by(|a, b| {
+            self.buyers[*b as usize]
+                .cmp(&self.buyers[*a as usize])
+                .then(a.cmp(b))
+        });
+        items.truncate(n);
+        items
+    }
+
+    /// The `k` customers most similar to `v`, with cosine similarity
+    /// (excluding `exclude`, the customer themself).
+    pub fn neighbours(&self, v: &SparseVec, exclude: Option<u32>, k: usize) -> Vec<(u32, f32)> {
+        let qn = norm(v);
+        if qn == 0.0 || k == 0 {
+            return Vec::new();
+        }
+        let mut acc = vec![0.0f32; self.vectors.len()];
+        for &(i, w) in v {
+            if let Some(p) = self.postings.get(i as usize) {
+                for &(u, wu) in p {
+                    acc[u as usize] += w * wu;
+                }
+            }
+        }
+        let mut sims: Vec<(u32, f32)> = acc
+            .into_iter()
+            .enumerate()
+            .filter(|(u, d)| *d > 0.0 && Some(*u as u32) != exclude)
+            .map(|(u, d)| (u as u32, d / (qn * self.norms[u].max(1e-9))))
+            .collect();
+        let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if sims.len() > k {
+            sims.select_nth_unstable_by(k, by_sim);
+            sims.truncate(k);
+        }
+        sims.sort_unstable_by(by_sim);
+        sims
+    }
+
+    /// Scores every candidate item for a customer at `now`: their own items
+    /// and their neighbours'. Returns all candidates, best first.
+    pub fn score(&self, baskets: &[Basket], user: Option<u32>, now: i64) -> Vec<Scored> {
+        self.score_with(&self.params, baskets, user, now)
+    }
+
+    fn score_with(
+        &self,
+        p: &Params,
+        baskets: &[Basket],
+        user: Option<u32>,
+        now: i64,
+    ) -> Vec<Scored> {
+        let own_v = user_vector(baskets, p, Some(now));
+        let query = if p.half_life_days > 0.0 {
+            user_vector(baskets, p, None)
+        } else {
+            own_v.clone()
+        };
+        let stats = item_stats(baskets);
+        let nbrs = self.neighbours(&query, user, p.neighbours);
+        // Dense accumulation over items (with the list of touched items):
+        // hundreds of neighbours x hundreds of items each.
+        let mut dense = vec![0.0f32; self.n_items()];
+        let mut touched: Vec<u32> = Vec::new();
+        let wsum: f32 = nbrs.iter().map(|n| n.1.powf(p.sim_power)).sum();
+        if wsum > 0.0 {
+            for &(u, s) in &nbrs {
+                let w = s.powf(p.sim_power) / wsum;
+                for &(i, x) in &self.vectors[u as usize] {
+                    let d = &mut dense[i as usize];
+                    if *d == 0.0 {
+                        touched.push(i);
+                    }
+                    *d += w * x;
+                }
+            }
+        }
+        let own: HashMap<u32, f32> = own_v.into_iter().collect();
+        let learned = p.weights.len() == NF + 1;
+        let rec = if learned {
+            recency(baskets)
+        } else {
+            HashMap::new()
+        };
+        let mut out: Vec<Scored> = Vec::with_capacity(own.len() + touched.len());
+        let mut seen = |item: u32| {
+            let mut o = own.get(&item).copied().unwrap_or(0.0);
+            if p.repeat_power > 0.0 && o > 0.0 {
+                o *= self.repeat_rate(item).powf(p.repeat_power);
+            }
+            let n = dense[item as usize];
+            let stat = stats.get(&item).cloned();
+            if learned {
+                let x = feature_row(
+                    o,
+                    n,
+                    rec.get(&item),
+                    stat.as_ref(),
+                    now,
+                    self.popularity(item),
+                    self.repeat_rate(item),
+                );
+                let z = p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>();
+                out.push(Scored {
+                    item,
+                    score: sigmoid(z),
+                    own: o,
+                    neighbours: n,
+                    stat,
+                });
+                return;
+            }
+            let mut s = p.alpha * o + (1.0 - p.alpha) * n + p.pop_weight * self.popularity(item);
+            if let Some(st) = &stat {
+                match st.cycle_days {
+                    Some(c) if st.times >= 2 => {
+                        let elapsed = (now - st.last_at) as f32 / DAY as f32;
+                        s *= 1.0 + p.cycle_weight * (due(elapsed, c, p.cycle_width) - 0.5);
+                    }
+                    _ => s *= p.single_weight,
+                }
+            }
+            out.push(Scored {
+                item,
+                score: s,
+                own: o,
+                neighbours: n,
+                stat,
+            });
+        };
+        for &i in own.keys() {
+            seen(i);
+        }
+        for &i in &touched {
+            if !own.contains_key(&i) {
+                seen(i);
+            }
+        }
+        out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        out
+    }
+
+    /// Candidates with their feature rows (for training): own items and the
+    /// `extra` strongest neighbour-only items.
+    pub fn features(
+        &self,
+        baskets: &[Basket],
+        user: Option<u32>,
+        now: i64,
+        extra: usize,
+    ) -> Vec<(u32, [f32; NF])> {
+        let mut p = self.params.clone();
+        p.weights.clear();
+        p.repeat_power = 0.0;
+        p.cycle_weight = 0.0;
+        p.single_weight = 1.0;
+        let scored = self.score_with(&p, baskets, user, now);
+        let rec = recency(baskets);
+        let mut n_extra = 0;
+        scored
+            .into_iter()
+            .filter(|s| {
+                if s.stat.is_some() {
+                    true
+                } else {
+                    n_extra += 1;
+                    n_extra <= extra
+                }
+            })
+            .map(|s| {
+                let x = feature_row(
+                    s.own,
+                    s.neighbours,
+                    rec.get(&s.item),
+                    s.stat.as_ref(),
+                    now,
+                    self.popularity(s.item),
+                    self.repeat_rate(s.item),
+                );
+                (s.item, x)
+            })
+            .collect()
+    }
+
+    /// Discovery: items the customer never bought, ranked by what similar
+    /// customers buy, with popularity divided out to `discovery_pop_power`
+    /// so "everyone buys milk" does not crowd out "people like you buy this".
+    pub fn discover(&self, scored: &[Scored], n: usize) -> Vec<Scored> {
+        let pw = self.params.discovery_pop_power;
+        let mut d: Vec<Scored> = scored
+            .iter()
+            .filter(|s| s.stat.is_none() && s.neighbours > 0.0)
+            .map(|s| {
+                let mut s = s.clone();
+                s.score = s.neighbours / self.popularity(s.item).max(1e-4).powf(pw);
+                s
+            })
+            .collect();
+        d.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        d.truncate(n);
+        d
+    }
+}
