@@ -683,7 +683,7 @@ impl<'a> Run<'a> {
             id_str: id.to_string().into(),
             name: name.into(),
         };
-        if let Some(m) = self.maps.products.as_mut() {
+        if let Some(m) = self.maps.products.as_mut().filter(|_| !key.is_empty()) {
             m.insert(key.to_string(), prod.clone());
         }
         self.report.products_created += 1;

@@ -399,6 +399,10 @@ impl Mapping {
         if let Some(s) = self.sections.iter().find(|s| s.matches_name(&base)) {
             return Ok(s);
         }
+        if let [only] = self.sections.as_slice() {
+            // One section: reading the file says precisely what it lacks.
+            return Ok(only);
+        }
         let has = |c: &str| header.iter().any(|h| h.eq_ignore_ascii_case(c));
         let mut scored: Vec<(usize, &Section)> = self
             .sections
