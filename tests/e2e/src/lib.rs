@@ -317,7 +317,16 @@ pub struct App {
     pub db: PathBuf,
     process: DriverProcess,
     quit: bool,
+    /// When the harness last pressed a key like a person.
+    last_human_key: std::sync::Mutex<Option<Instant>>,
 }
+
+/// A person does not type and scan within the same breath: at least this
+/// long passes between their last keystroke and a scan. (The scanner
+/// detector may join a lone key typed just before a burst as the burst's
+/// late first character, which is right for a scanner and wrong for a
+/// person; tests that want that case must say so explicitly.)
+pub const HUMAN_TO_SCAN_PAUSE: Duration = Duration::from_millis(400);
 
 impl App {
     /// Starts tauri-driver and opens the app on `db`; returns once the till
@@ -348,15 +357,15 @@ impl App {
             log,
         };
 
-        // Wait for the port, bounded.
+        // Wait for both ports, bounded: tauri-driver listens at once, but
+        // forwards to WebKitWebDriver, which may still be starting.
         let deadline = Instant::now() + Duration::from_secs(15);
+        let listening = |p: u16| {
+            TcpStream::connect_timeout(&([127, 0, 0, 1], p).into(), Duration::from_millis(200))
+                .is_ok()
+        };
         loop {
-            if TcpStream::connect_timeout(
-                &([127, 0, 0, 1], port).into(),
-                Duration::from_millis(200),
-            )
-            .is_ok()
-            {
+            if listening(port) && listening(native_port) {
                 break;
             }
             if let Some(c) = process.child.as_mut() {
@@ -386,13 +395,26 @@ impl App {
             Value::Object(m) => m,
             _ => unreachable!(),
         };
-        let driver = match tokio::time::timeout(
-            Duration::from_secs(30),
-            WebDriver::builder(format!("http://127.0.0.1:{port}"), caps)
-                .request_timeout(Duration::from_secs(60)),
-        )
-        .await
-        {
+        let mut attempt = 0;
+        let driver = loop {
+            attempt += 1;
+            let r = tokio::time::timeout(
+                Duration::from_secs(30),
+                WebDriver::builder(format!("http://127.0.0.1:{port}"), caps.clone())
+                    .request_timeout(Duration::from_secs(60)),
+            )
+            .await;
+            // A refused connection means the native driver was not ready
+            // yet: try once more.
+            if attempt < 2
+                && matches!(&r, Ok(Err(e)) if e.to_string().contains("Connection refused"))
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            break r;
+        };
+        let driver = match driver {
             Ok(Ok(d)) => d,
             Ok(Err(e)) => bail!(
                 "could not open a WebDriver session on the app: {e}\n{}",
@@ -408,6 +430,7 @@ impl App {
             db: db.to_path_buf(),
             process,
             quit: false,
+            last_human_key: std::sync::Mutex::new(None),
         };
         if let Err(e) = app.ready().await {
             let status = app.text_of("#status").await.unwrap_or_default();
@@ -612,9 +635,17 @@ impl App {
     pub async fn type_slowly(&self, el: &WebElement, text: &str, ms_per_key: u64) -> Result<()> {
         for c in text.chars() {
             el.send_keys(c.to_string()).await?;
+            self.human_key();
             tokio::time::sleep(Duration::from_millis(ms_per_key)).await;
         }
         Ok(())
+    }
+
+    fn human_key(&self) {
+        *self
+            .last_human_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
 
     /// Presses keys on whatever has focus (no element targeted), like a
@@ -626,6 +657,7 @@ impl App {
                 .send_keys(c.to_string())
                 .perform()
                 .await?;
+            self.human_key();
             tokio::time::sleep(Duration::from_millis(ms_per_key)).await;
         }
         Ok(())
@@ -639,8 +671,24 @@ impl App {
 
     /// What a keyboard-wedge barcode scanner does: the whole code, then
     /// Enter, as fast as possible, into whatever has focus (a field, or
-    /// nothing at all).
+    /// nothing at all). Waits first until [`HUMAN_TO_SCAN_PAUSE`] has passed
+    /// since the last key the harness typed like a person.
     pub async fn scanner_burst(&self, code: &str) -> Result<()> {
+        let last = *self
+            .last_human_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = last {
+            let since = t.elapsed();
+            if since < HUMAN_TO_SCAN_PAUSE {
+                tokio::time::sleep(HUMAN_TO_SCAN_PAUSE - since).await;
+            }
+        }
+        self.scanner_burst_now(code).await
+    }
+
+    /// [`App::scanner_burst`] without the pause after human typing.
+    pub async fn scanner_burst_now(&self, code: &str) -> Result<()> {
         self.driver
             .action_chain()
             .send_keys(code.to_string() + Key::Enter)
