@@ -135,3 +135,21 @@ export function isoDay(d = new Date()): string {
 export function count(n: number, locale = defaultLocale()): string {
   return new Intl.NumberFormat(locale).format(n);
 }
+
+/** "9:05 AM" / "09:05" style time of day, in the till's locale. */
+export function timeOfDay(iso: string, locale = defaultLocale()): string {
+  const d = parseIso(iso);
+  if (!d) return iso;
+  return d.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
+}
+
+/** True when the timestamp falls on today's local calendar date. */
+export function isToday(iso: string, now = new Date()): boolean {
+  const d = parseIso(iso);
+  return d !== null && dayDiff(d, now) === 0;
+}
+
+/** What a payment method is called at the till. */
+export function paymentName(m: 'cash' | 'card' | 'other'): string {
+  return m === 'cash' ? 'Cash' : m === 'card' ? 'Card' : 'Other';
+}

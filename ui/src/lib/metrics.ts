@@ -5,6 +5,8 @@ export interface RegularsMetrics {
   scanToPaint: number[];
   /** Search keystroke → its results painted, in ms. */
   searchToPaint: number[];
+  /** Terminating Enter of a product scan → its basket line painted, in ms. */
+  productToPaint: number[];
 }
 
 declare global {
@@ -15,7 +17,7 @@ declare global {
 
 export function initMetrics(): RegularsMetrics {
   if (!window.__regularsMetrics) {
-    window.__regularsMetrics = { scanToPaint: [], searchToPaint: [] };
+    window.__regularsMetrics = { scanToPaint: [], searchToPaint: [], productToPaint: [] };
   }
   return window.__regularsMetrics;
 }

@@ -110,6 +110,33 @@ describe('ScanDetector', () => {
     expect(scans(play(d, keys))).toEqual(['2900000000017']);
   });
 
+  it('a late first key joins the burst that follows it', () => {
+    const d = new ScanDetector();
+    // measured shape: the first key alone, 45 ms, then the rest at scanner speed
+    const keys: Array<[string, number]> = [['5', 500], ...burst('012345999992', 3, 45)];
+    const evs = play(d, keys, 0);
+    expect(scans(evs)).toEqual(['5012345999992']);
+    expect(evs.find((e) => e.kind === 'scan')).toMatchObject({ startedAt: 500, prefixed: true });
+  });
+
+  it('a lone key joins only a burst that qualifies without it, and only when fast enough', () => {
+    const d = new ScanDetector();
+    // 3 fast keys are too short for a scan; the lone key does not make them one
+    expect(scans(play(d, [['1', 500], ['2', 45], ['3', 5], ['4', 5], ['Enter', 5]]))).toEqual([]);
+    // up to 150 ms late joins a long code; later does not
+    expect(scans(play(d, [['7', 500], ...burst('2900000000017', 3, 149)]))).toEqual(['72900000000017']);
+    expect(scans(play(d, [['7', 500], ...burst('2900000000017', 3, 150)]))).toEqual(['2900000000017']);
+    // the last key of a person's typing never joins, however soon the scan follows
+    expect(scans(play(d, [...human('thornton', 60), ...burst('2900000000017', 3, 40)]))).toEqual(['2900000000017']);
+    // the till's shortcut keys never join ("3 *" then a quick scan)
+    expect(scans(play(d, [['3', 500], ['*', 100], ...burst('2900000000017', 3, 40)]))).toEqual(['2900000000017']);
+    // short burst whose average with the lone key would be too slow
+    expect(scans(play(d, [['7', 500], ...burst('1234', 25, 59)]))).toEqual(['1234']);
+    expect(scans(play(d, [['7', 500], ...burst('1234', 3, 59)]))).toEqual(['71234']);
+    // two lone keys in a row are typing: neither joins
+    expect(scans(play(d, [['a', 500], ['b', 45], ...burst('2900000000017', 3, 45)]))).toEqual(['2900000000017']);
+  });
+
   it('handles two scans in a row and mixed sequences', () => {
     const d = new ScanDetector();
     const keys = [...burst('11112222'), ...human('abc'), ['Enter', 90] as [string, number], ...burst('33334444', 2, 50)];

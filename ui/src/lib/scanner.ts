@@ -11,7 +11,12 @@
 // A loaded machine can deliver one key late, so once a burst is established
 // (two fast keys) a single gap up to `maxJitterGapMs` is tolerated while the
 // burst's average gap stays under `maxGapMs`. People never average < 30 ms
-// per key, so this does not let typing through.
+// per key, so this does not let typing through. The very first key can be
+// the late one too (the burst is not established yet): a lone key less than
+// `maxLateFirstMs` before a burst that qualifies on its own joins it, when
+// the average gap with it stays under `maxGapMs`, and only when nothing was
+// typed in the `minIdleBeforeMs` before it (the last key of a person's
+// typing never joins; neither do the till's shortcut keys `*`, `+`, `-`, `/`).
 //
 // This module is pure: it is fed (key, timestamp) pairs and says what it
 // saw. The DOM side (what to restore, what to prevent) lives in
@@ -27,6 +32,13 @@ export const SCAN_MAX_ENTER_GAP_MS = 50;
  * `maxGapMs`. A burst is established once two keys arrived fast.
  */
 export const SCAN_MAX_JITTER_GAP_MS = 60;
+/**
+ * Longest delay of a burst's first key that still joins it (see above). A
+ * loaded 2-core till was measured delivering the first key 60-150 ms late.
+ */
+export const SCAN_MAX_LATE_FIRST_MS = 150;
+/** Quiet time before a lone key for it to count as a scan's late first key. */
+export const SCAN_MIN_IDLE_BEFORE_MS = 300;
 /** Fewest characters a scanned code can have. */
 export const SCAN_MIN_LENGTH = 4;
 
@@ -34,6 +46,10 @@ export interface ScannerOptions {
   maxGapMs: number;
   maxEnterGapMs: number;
   maxJitterGapMs: number;
+  /** Longest delay of a lone first key that may still join the burst after it. */
+  maxLateFirstMs: number;
+  /** Quiet time needed before such a lone key (a person typing is never quiet that long). */
+  minIdleBeforeMs: number;
   minLength: number;
   /**
    * Only codes with at least one digit count as scans. Every card (EAN-13 or
@@ -47,6 +63,8 @@ export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
   maxGapMs: SCAN_MAX_GAP_MS,
   maxEnterGapMs: SCAN_MAX_ENTER_GAP_MS,
   maxJitterGapMs: SCAN_MAX_JITTER_GAP_MS,
+  maxLateFirstMs: SCAN_MAX_LATE_FIRST_MS,
+  minIdleBeforeMs: SCAN_MIN_IDLE_BEFORE_MS,
   minLength: SCAN_MIN_LENGTH,
   requireDigit: true,
 };
@@ -65,7 +83,17 @@ export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
 export type ScanEvent =
   | { kind: 'start' }
   | { kind: 'continue'; length: number }
-  | { kind: 'scan'; code: string; startedAt: number }
+  | {
+      kind: 'scan';
+      code: string;
+      startedAt: number;
+      /**
+       * The burst's first key arrived late and was taken as a lone key
+       * (another `start` before this burst's `start`): the page state to
+       * restore is the one from before that earlier key.
+       */
+      prefixed?: true;
+    }
   | { kind: 'other' };
 
 export interface KeyModifiers {
@@ -77,6 +105,9 @@ export interface KeyModifiers {
   /** An IME composition is in progress. */
   composing?: boolean;
 }
+
+/** The till's shortcut keys: typed by people, never the late first key of a scan. */
+const NEVER_LATE_FIRST = new Set(['*', '+', '-', '/']);
 
 /** Keys that a scanner may press around characters without breaking a burst. */
 const TRANSPARENT_KEYS = new Set(['Shift', 'CapsLock']);
@@ -92,6 +123,10 @@ export class ScanDetector {
   private buffer = '';
   private startedAt = 0;
   private lastAt = Number.NEGATIVE_INFINITY;
+  /** A lone key just before the current sequence, which may be its late first key. */
+  private prefix: { key: string; at: number } | null = null;
+  /** Gap before the current sequence's first key (Infinity after a reset). */
+  private idleBefore = Number.POSITIVE_INFINITY;
 
   constructor(options: Partial<ScannerOptions> = {}) {
     this.options = { ...DEFAULT_SCANNER_OPTIONS, ...options };
@@ -101,6 +136,7 @@ export class ScanDetector {
   reset(): void {
     this.buffer = '';
     this.lastAt = Number.NEGATIVE_INFINITY;
+    this.prefix = null;
   }
 
   /** The characters of the sequence in progress (for tests and debugging). */
@@ -140,8 +176,12 @@ export class ScanDetector {
         (gap < this.options.maxEnterGapMs || this.tolerates(gap));
       const code = this.buffer;
       const startedAt = this.startedAt;
+      const p = this.prefix;
+      // The lone key before joins when the whole stays scanner-fast on average.
+      const joins = isScan && p !== null && (this.lastAt - p.at) / code.length < this.options.maxGapMs;
       this.reset();
-      return isScan ? { kind: 'scan', code, startedAt } : { kind: 'other' };
+      if (!isScan) return { kind: 'other' };
+      return joins && p ? { kind: 'scan', code: p.key + code, startedAt: p.at, prefixed: true } : { kind: 'scan', code, startedAt };
     }
     if (!isPrintable(key) || mods.ctrl || mods.alt || mods.meta) {
       this.reset();
@@ -157,6 +197,16 @@ export class ScanDetector {
       this.lastAt = at;
       return { kind: 'continue', length: this.buffer.length };
     }
+    // A lone key shortly before may be this sequence's late first key.
+    this.prefix =
+      this.buffer.length === 1 &&
+      !NEVER_LATE_FIRST.has(this.buffer) &&
+      this.idleBefore >= this.options.minIdleBeforeMs &&
+      gap >= 0 &&
+      gap < this.options.maxLateFirstMs
+        ? { key: this.buffer, at: this.startedAt }
+        : null;
+    this.idleBefore = gap;
     this.buffer = key;
     this.startedAt = at;
     this.lastAt = at;

@@ -61,6 +61,18 @@ describe('installScannerListener', () => {
     expect(hits[0].target).toBeNull();
   });
 
+  it('restores what a late first key typed too', () => {
+    const search = document.getElementById('search') as HTMLInputElement;
+    search.focus();
+    press('5', 500); // the scanner's first key, delivered late
+    expect(search.value).toBe('smi5');
+    press('0', 45);
+    type('12345999992', 3);
+    press('Enter', 3);
+    expect(search.value).toBe('smi');
+    expect(hits.map((h) => h.code)).toEqual(['5012345999992']);
+  });
+
   it('works with nothing focused', () => {
     (document.activeElement as HTMLElement | null)?.blur();
     type('LC-042', 3);

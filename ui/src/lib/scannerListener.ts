@@ -86,6 +86,9 @@ export function installScannerListener(
   const detector = new ScanDetector(options);
   let snapshots = new Map<Editable, Snapshot>();
   let focusedAtStart: Element | null = null;
+  // The sequence before the current one: when its lone key turns out to be
+  // the burst's late first key, its snapshots are the ones to restore.
+  let previous: { snapshots: Map<Editable, Snapshot>; focused: Element | null } | null = null;
   const burstKeys = new WeakSet<KeyboardEvent>();
 
   function remember(): void {
@@ -103,6 +106,7 @@ export function installScannerListener(
     });
     switch (r.kind) {
       case 'start':
+        previous = { snapshots, focused: focusedAtStart };
         snapshots = new Map();
         focusedAtStart = document.activeElement;
         remember();
@@ -117,6 +121,13 @@ export function installScannerListener(
         e.preventDefault();
         e.stopImmediatePropagation();
         const enterAt = eventTime(e);
+        if (r.prefixed && previous) {
+          // Earlier snapshots win: they hold the values from before the first key.
+          for (const [el, snap] of snapshots) if (!previous.snapshots.has(el)) previous.snapshots.set(el, snap);
+          snapshots = previous.snapshots;
+          focusedAtStart = previous.focused;
+        }
+        previous = null;
         const scanTarget = [...snapshots.keys()].find((el) => el.dataset.scanTarget !== undefined) ?? null;
         for (const [el, snap] of snapshots) restore(el, snap);
         snapshots = new Map();
