@@ -71,6 +71,23 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// What the till would show a customer: prompts, offers, likely next basket.
+    Suggest {
+        /// Customer id or external reference.
+        #[arg(long)]
+        customer: Option<String>,
+        /// The moment (ISO time or date); only history strictly before it is used.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Items of the likely next basket to list.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        /// A file of `external_ref,as_of` lines: one JSON line per customer.
+        #[arg(long)]
+        batch: Option<PathBuf>,
+    },
     /// Offline evaluations on real data.
     Eval {
         #[command(subcommand)]
@@ -132,6 +149,11 @@ enum BenchCmd {
         /// Queries for the accuracy part.
         #[arg(long, default_value_t = 5_000)]
         queries: usize,
+    },
+    /// Suggestions latency on an existing store (e.g. the imported Complete Journey).
+    Suggest {
+        #[arg(long, default_value_t = 2_000)]
+        customers: usize,
     },
     /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
     Checkout {
@@ -246,6 +268,23 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Cmd::Suggest {
+            customer,
+            as_of,
+            limit,
+            json,
+            batch,
+        } => suggest::suggest_cmd(
+            &cli.db,
+            customer.as_deref(),
+            as_of.as_deref(),
+            limit,
+            json,
+            batch.as_deref(),
+        )?,
+        Cmd::Bench {
+            cmd: BenchCmd::Suggest { customers },
+        } => suggest::bench_suggest(&cli.db, customers)?,
         Cmd::Eval {
             cmd:
                 EvalCmd::Offers {

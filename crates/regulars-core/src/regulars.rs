@@ -356,7 +356,9 @@ impl Regulars {
         )
     }
 
-    /// An offer was shown, accepted (on `sale`, if known) or declined.
+    /// An offer was shown, accepted (on `sale`, if known) or declined. An
+    /// accepted points reward spends its points (refused, and nothing
+    /// recorded, when the balance this till knows is short).
     pub fn offer_feedback(
         &mut self,
         customer: CustomerId,
@@ -365,6 +367,20 @@ impl Regulars {
         outcome: crate::model::OfferOutcome,
         sale: Option<SaleId>,
     ) -> Result<()> {
+        if outcome == crate::model::OfferOutcome::Accepted {
+            if let Some(id) = key.strip_prefix("reward:") {
+                let program = crate::loyalty::Program::load(&self.store)?;
+                if let Some(r) = program.rewards.iter().find(|r| r.id == id) {
+                    crate::loyalty::redeem(
+                        &mut self.store,
+                        crate::ids::PointsEntryId::new(),
+                        customer,
+                        r.points,
+                        &format!("reward: {}", r.name),
+                    )?;
+                }
+            }
+        }
         crate::suggest::record::offer_event(
             &mut self.store,
             customer,

@@ -149,6 +149,24 @@ impl Engine {
         })
     }
 
+    /// The `n` items most likely in this customer's next basket at `now`
+    /// (history strictly before it): (product, score), best first.
+    pub fn ranked(&self, customer: CustomerId, now: i64, n: usize) -> Vec<(ProductId, f32)> {
+        let Some(&u) = self.user_of.get(&customer) else {
+            return Vec::new();
+        };
+        let h = self.histories[u as usize].before(now);
+        if h.is_empty() {
+            return Vec::new();
+        }
+        self.model
+            .score(h, Some(u), now)
+            .into_iter()
+            .filter_map(|s| Some((self.catalog.get(s.item as usize)?.id?, s.score)))
+            .take(n)
+            .collect()
+    }
+
     pub fn customers(&self) -> usize {
         self.histories.len()
     }
