@@ -30,5 +30,8 @@ fn regulars_commands() -> &'static [&'static str] {
         "refund_sale",
         "recent_sales",
         "receipt_html",
+        "suggestions",
+        "prompt_feedback",
+        "offer_feedback",
     ]
 }

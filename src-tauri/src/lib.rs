@@ -14,8 +14,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use regulars_core::ids::{CustomerId, ProductId, SaleId};
 use regulars_core::model::{
-    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod,
-    Product, ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
+    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, OfferKind,
+    OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind, PromptVerdict, Sale,
+    SaleDraft, ScanResult, StoreInfo, Suggestions,
 };
 use regulars_core::{demo, Regulars};
 use tauri::Manager;
@@ -173,6 +174,50 @@ async fn receipt_html(state: tauri::State<'_, AppState>, sale_id: String) -> Cmd
     Ok(state.get()?.receipt_html(parse_id(&sale_id)?)?)
 }
 
+/// What to say and what to offer to this customer now, given the basket so far.
+#[tauri::command]
+async fn suggestions(
+    state: tauri::State<'_, AppState>,
+    customer_id: String,
+    basket: Vec<String>,
+) -> CmdResult<Suggestions> {
+    let basket = basket
+        .iter()
+        .map(|p| parse_id::<ProductId>(p))
+        .collect::<CmdResult<Vec<_>>>()?;
+    Ok(state
+        .get()?
+        .suggestions(parse_id(&customer_id)?, &basket, None)?)
+}
+
+#[tauri::command]
+async fn prompt_feedback(
+    state: tauri::State<'_, AppState>,
+    customer_id: String,
+    key: String,
+    kind: PromptKind,
+    verdict: PromptVerdict,
+) -> CmdResult<()> {
+    Ok(state
+        .get()?
+        .prompt_feedback(parse_id(&customer_id)?, &key, kind, verdict)?)
+}
+
+#[tauri::command]
+async fn offer_feedback(
+    state: tauri::State<'_, AppState>,
+    customer_id: String,
+    key: String,
+    kind: OfferKind,
+    outcome: OfferOutcome,
+    sale_id: Option<String>,
+) -> CmdResult<()> {
+    let sale = sale_id.as_deref().map(parse_id::<SaleId>).transpose()?;
+    Ok(state
+        .get()?
+        .offer_feedback(parse_id(&customer_id)?, &key, kind, outcome, sale)?)
+}
+
 /// Command-line options of the app (kept tiny on purpose; the CLI crate is
 /// the place for real options).
 #[derive(Debug, Default)]
@@ -224,6 +269,17 @@ pub fn run() {
                 eprintln!("regulars: the store could not be opened ({:?})", e.code);
             }
             app.manage(AppState(state));
+            // Build the suggestion engine off the main thread so the window
+            // paints at once; the first profile waits only if it is early.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                let state = handle.state::<AppState>();
+                if let Ok(mut r) = state.get() {
+                    // A failure here resurfaces, with its message, on the
+                    // first suggestions call.
+                    let _ = r.warm_suggestions();
+                };
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -244,6 +300,9 @@ pub fn run() {
             refund_sale,
             recent_sales,
             receipt_html,
+            suggestions,
+            prompt_feedback,
+            offer_feedback,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
