@@ -96,16 +96,6 @@ pub fn line_amount(line: &DraftLine) -> Result<i64> {
     })
 }
 
-/// Points a sale earns: whole currency units times the rate, none for
-/// refunds (those reverse the original's points instead).
-pub fn points_for(total_cents: i64, points_per_unit: i64) -> i64 {
-    if total_cents <= 0 {
-        0
-    } else {
-        total_cents / 100 * points_per_unit
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,12 +161,5 @@ mod tests {
         ] {
             assert!(line_amount(&bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn points() {
-        assert_eq!(points_for(1999, 1), 19);
-        assert_eq!(points_for(1999, 2), 38);
-        assert_eq!(points_for(-500, 1), 0);
     }
 }

@@ -200,11 +200,9 @@ impl Store {
         }))
     }
 
-    fn points_per_unit(&self) -> Result<i64> {
-        Ok(self
-            .setting("points_per_unit")?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1))
+    /// Points a sale of `total_cents` earns under the shop's program.
+    fn points_for(&self, total_cents: i64) -> Result<i64> {
+        Ok(crate::loyalty::Program::load(self)?.points_for_sale(total_cents))
     }
 
     /// Completes a sale: sale, lines, points earned and the outbox change
@@ -256,7 +254,7 @@ impl Store {
         };
         let total_cents: i64 = lines.iter().map(|l| l.amount_cents).sum();
         let points = if draft.customer_id.is_some() {
-            checkout::points_for(total_cents, self.points_per_unit()?)
+            self.points_for(total_cents)?
         } else {
             0
         };
@@ -425,7 +423,7 @@ impl Store {
             None => {}
         }
         let points = if sale.refund_of.is_none() {
-            checkout::points_for(sale.total_cents, self.points_per_unit()?)
+            self.points_for(sale.total_cents)?
         } else {
             0
         };
