@@ -5,7 +5,7 @@
 //!
 //! Owns: the name pools (embedded compact census lists, or the full surname
 //! list read from a census file for benchmarks), the tiny PRNG everything
-//! synthetic uses ([`SplitMix64`]), and [`generate`].
+//! synthetic uses ([`crate::rng::Rng`]), and [`generate`].
 //! Does not own: visits or sales (callers invent those), storing people
 //! (the store), or searching them (`search`).
 //!
@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 
+use crate::rng::Rng;
 use crate::search::nicknames::Nicknames;
 use crate::search::normalize::{fold, title_case};
 use crate::Error;
@@ -24,45 +25,6 @@ use crate::Error;
 const FIRST_MALE: &str = include_str!("../../../assets/names/first_male.txt");
 const FIRST_FEMALE: &str = include_str!("../../../assets/names/first_female.txt");
 const LAST_TOP: &str = include_str!("../../../assets/names/last_top5000.txt");
-
-/// SplitMix64: tiny, fast, and good enough for synthetic data. Not for
-/// anything secret.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (`n > 0`); the tiny modulo bias is irrelevant here.
-    pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n > 0);
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-    /// Uniform index into a slice of length `n` (`n > 0`).
-    pub fn index(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-}
 
 /// Names with cumulative weights, sampled by binary search.
 #[derive(Clone, Debug, Default)]
@@ -86,7 +48,7 @@ impl WeightedNames {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
-    pub fn sample(&self, rng: &mut SplitMix64) -> &str {
+    pub fn sample(&self, rng: &mut Rng) -> &str {
         let r = rng.below(self.total());
         let i = self.cumulative.partition_point(|&c| c <= r);
         &self.names[i.min(self.names.len() - 1)]
@@ -239,7 +201,7 @@ const DOMAINS: [(&str, u64); 12] = [
     ("protonmail.com", 1),
 ];
 
-fn pick_weighted<'a>(rng: &mut SplitMix64, items: &[(&'a str, u64)]) -> &'a str {
+fn pick_weighted<'a>(rng: &mut Rng, items: &[(&'a str, u64)]) -> &'a str {
     let total: u64 = items.iter().map(|x| x.1).sum();
     let mut r = rng.below(total);
     for (s, w) in items {
@@ -253,7 +215,7 @@ fn pick_weighted<'a>(rng: &mut SplitMix64, items: &[(&'a str, u64)]) -> &'a str 
 
 /// `n` people drawn from `pool`; the same for a seed.
 pub fn generate_with(pool: &NamePool, n: usize, seed: u64) -> Vec<Person> {
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_5EED_9E09_1E00);
+    let mut rng = Rng::new(seed ^ 0x5EED_5EED_9E09_1E00);
     let nick = Nicknames::embedded();
     let mut phones_used: HashSet<u64> = HashSet::with_capacity(n * 2);
     let mut emails_used: HashSet<String> = HashSet::with_capacity(n);
@@ -347,7 +309,7 @@ fn letters(s: &str) -> String {
 }
 
 fn make_email(
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
     given: &str,
     family: &str,
     preferred: Option<&str>,

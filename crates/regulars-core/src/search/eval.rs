@@ -23,7 +23,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::ids::CustomerId;
-use crate::people::{self, NamePool, Person, SplitMix64};
+use crate::people::{self, NamePool, Person};
+use crate::rng::Rng;
 
 use super::nicknames::Nicknames;
 use super::normalize::{email_key, name_tokens, phone_digits};
@@ -388,7 +389,7 @@ pub fn accuracy_with(
     seed: u64,
 ) -> AccuracyReport {
     let people = people::generate_with(pool, customers, seed);
-    let mut rng = SplitMix64::new(seed ^ 0xACC0_0000_0000_0001);
+    let mut rng = Rng::new(seed ^ 0xACC0_0000_0000_0001);
     let mut docs = Vec::with_capacity(people.len());
     for p in &people {
         let (visits, last) = activity(&mut rng);
@@ -530,7 +531,7 @@ pub fn accuracy_with(
 
 /// Visits and last visit: 40% came once, 30% a few times, 20% often,
 /// 10% are true regulars; frequent visitors came more recently.
-fn activity(rng: &mut SplitMix64) -> (u32, Option<i64>) {
+fn activity(rng: &mut Rng) -> (u32, Option<i64>) {
     let visits = match rng.below(10) {
         0..=3 => 1,
         4..=6 => rng.range(2, 5),
@@ -547,18 +548,13 @@ fn activity(rng: &mut SplitMix64) -> (u32, Option<i64>) {
 
 /// A query of `kind` for person `p`, or `None` when it cannot have one
 /// (no nickname, no phone, no email, nothing to respell).
-fn make_query(
-    kind: QueryKind,
-    p: &Person,
-    f: &Folded,
-    rng: &mut SplitMix64,
-) -> Option<(String, Intent)> {
+fn make_query(kind: QueryKind, p: &Person, f: &Folded, rng: &mut Rng) -> Option<(String, Intent)> {
     let given = &f.given;
     let family = &f.family;
     if given.is_empty() || family.is_empty() {
         return None;
     }
-    let display = |s: &str, rng: &mut SplitMix64| -> String {
+    let display = |s: &str, rng: &mut Rng| -> String {
         // Cashiers type in lower case mostly, sometimes as written.
         if rng.chance(0.7) {
             s.to_owned()
@@ -727,7 +723,7 @@ fn neighbours(c: char) -> &'static str {
 
 /// One realistic typo: adjacent-key substitution, dropped letter, doubled
 /// letter or swapped neighbours.
-fn typo(w: &str, rng: &mut SplitMix64) -> Option<String> {
+fn typo(w: &str, rng: &mut Rng) -> Option<String> {
     let mut c: Vec<char> = w.chars().collect();
     let n = c.len();
     if n < 2 {
@@ -818,7 +814,7 @@ const RESPELL: &[(&str, &str, u8)] = &[
 ];
 
 /// The word respelled by one rule that keeps its sound.
-fn respell(w: &str, rng: &mut SplitMix64) -> Option<String> {
+fn respell(w: &str, rng: &mut Rng) -> Option<String> {
     if !w.is_ascii() || w.len() < 3 {
         return None;
     }
@@ -955,9 +951,9 @@ mod tests {
 
     #[test]
     fn generated_queries_look_right() {
-        let mut rng = SplitMix64::new(1);
+        let mut rng = Rng::new(1);
         assert_eq!(
-            respell("smith", &mut SplitMix64::new(3)).map(|s| s != "smith"),
+            respell("smith", &mut Rng::new(3)).map(|s| s != "smith"),
             Some(true)
         );
         for _ in 0..200 {
@@ -1035,7 +1031,7 @@ mod profile {
     #[ignore]
     fn slowest_keystrokes() {
         let people = people::generate(100_000, 7);
-        let mut rng = SplitMix64::new(3);
+        let mut rng = Rng::new(3);
         let docs: Vec<SearchDoc> = people
             .iter()
             .map(|p| {

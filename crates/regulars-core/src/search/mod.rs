@@ -437,7 +437,7 @@ mod tests {
     #[test]
     fn incremental_equals_rebuild() {
         let people = crate::people::generate(3_000, 11);
-        let mut rng = crate::people::SplitMix64::new(5);
+        let mut rng = crate::rng::Rng::new(5);
         let to_doc = |p: &crate::people::Person, id: CustomerId, visits: u32| SearchDoc {
             id,
             given_name: p.given_name.clone(),
