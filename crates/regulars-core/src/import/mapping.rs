@@ -62,7 +62,7 @@ impl Kind {
             Kind::Sales => &[
                 ("sale_ref", true, false),
                 ("time", true, false),
-                ("amount", true, true),
+                ("amount", false, true),
                 ("quantity", false, false),
                 ("discount", false, true),
                 ("unit_price", false, false),
@@ -344,6 +344,16 @@ impl Mapping {
                 if *required && !fields.contains_key(name) {
                     return Err(bad(format!("[{}.fields] needs '{name}'", kind.name())));
                 }
+            }
+            if kind == Kind::Sales
+                && !fields.contains_key("amount")
+                && !fields.contains_key("unit_price")
+            {
+                return Err(bad(
+                    "[sales.fields] needs 'amount' (the line's net value) or 'unit_price' \
+                     (then amount = quantity x unit price - discount)"
+                        .into(),
+                ));
             }
             if kind == Kind::Customers
                 && !["given_name", "family_name", "name"]

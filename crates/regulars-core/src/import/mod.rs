@@ -137,7 +137,7 @@ impl Default for ImportOptions {
             error_report: None,
             // Big enough that commits (each an fsync) cost little, small
             // enough that a batch holds a few MB and progress moves often.
-            batch_rows: 25_000,
+            batch_rows: 100_000,
         }
     }
 }

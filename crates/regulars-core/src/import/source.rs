@@ -108,6 +108,9 @@ pub(crate) struct Source {
     rx: Receiver<Msg>,
     recycle: SyncSender<Chunk>,
     chunk: std::vec::IntoIter<(u64, csv::StringRecord)>,
+    /// Records already handed out, going back to the reader thread to be
+    /// filled again (no allocation per row, no freeing across threads).
+    spent: Chunk,
     done: bool,
 }
 
@@ -191,6 +194,7 @@ impl Source {
             rx,
             recycle,
             chunk: Vec::new().into_iter(),
+            spent: Vec::with_capacity(CHUNK),
             done: false,
         })
     }
@@ -199,8 +203,9 @@ impl Source {
     /// line the record starts on.
     pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Option<u64>> {
         loop {
-            if let Some((line, r)) = self.chunk.next() {
-                *rec = r;
+            if let Some((line, mut r)) = self.chunk.next() {
+                std::mem::swap(rec, &mut r);
+                self.spent.push((0, r));
                 return Ok(Some(line));
             }
             if self.done {
@@ -209,9 +214,9 @@ impl Source {
             match self.rx.recv() {
                 Ok(Ok(chunk)) if chunk.is_empty() => self.done = true,
                 Ok(Ok(chunk)) => {
-                    let old = std::mem::replace(&mut self.chunk, chunk.into_iter());
-                    // Hand the spent vector back so its capacity is reused.
-                    let _ = self.recycle.try_send(old.collect::<Vec<_>>());
+                    self.chunk = chunk.into_iter();
+                    let spent = std::mem::replace(&mut self.spent, Vec::with_capacity(CHUNK));
+                    let _ = self.recycle.try_send(spent);
                 }
                 Ok(Err((line, reason))) => {
                     self.done = true;
@@ -256,18 +261,16 @@ fn read_ahead(
     name: &str,
 ) {
     loop {
-        let mut chunk = recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        chunk.clear();
-        let mut rec = csv::StringRecord::new();
+        let mut pool = recycled.try_recv().unwrap_or_default();
+        let mut chunk = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
             let line = reader.position().line();
+            let mut rec = pool.pop().map(|(_, r)| r).unwrap_or_default();
             match reader.read_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {
                     let at = rec.position().map(|p| p.line()).unwrap_or(line);
-                    chunk.push((at, std::mem::take(&mut rec)));
+                    chunk.push((at, rec));
                 }
                 Err(e) => {
                     if !chunk.is_empty() && tx.send(Ok(chunk)).is_err() {
