@@ -56,8 +56,13 @@ export class CurrentSale {
   items = $derived(itemCount(this.lines));
   selectedIndex = $derived(this.lines.findIndex((l) => l.key === this.selectedKey));
 
+  private editable(): void {
+    if (this.completing) throw new BasketError('Completing the sale… scan that again in a moment.');
+  }
+
   /** Adds a scanned or searched item (times the pending multiplier). */
   add(draft: DraftLine): { line: BasketLine; merged: boolean } {
+    this.editable();
     const r = addLine(this.lines, draft, this.multiplier ?? 1);
     this.lines = r.lines;
     this.multiplier = null;
@@ -88,19 +93,23 @@ export class CurrentSale {
   }
 
   setQuantity(quantity: number, index?: number): void {
+    this.editable();
     this.lines = setQuantity(this.lines, this.at(index), quantity);
   }
 
   step(delta: 1 | -1, index?: number): void {
+    this.editable();
     this.lines = stepQuantity(this.lines, this.at(index), delta);
   }
 
   setDiscount(discount: Discount, index?: number): void {
+    this.editable();
     this.lines = setDiscount(this.lines, this.at(index), discount);
   }
 
   /** Takes a line off the sale (the selected one by default); the neighbour below gets selected. */
   voidLine(index?: number): BasketLine {
+    this.editable();
     const i = this.at(index);
     const r = voidLine(this.lines, i);
     this.lines = r.lines;
