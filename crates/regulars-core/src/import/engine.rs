@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
@@ -109,8 +110,8 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHash
 #[derive(Clone, Debug)]
 pub(crate) struct Prod {
     pub id: ProductId,
-    pub id_str: Rc<str>,
-    pub name: Rc<str>,
+    pub id_str: Arc<str>,
+    pub name: Arc<str>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -150,8 +151,8 @@ pub(crate) struct NewProd {
 }
 
 struct Line {
-    product: Option<Rc<str>>,
-    description: Rc<str>,
+    product: Option<Arc<str>>,
+    description: Arc<str>,
     quantity: f64,
     unit_price_cents: i64,
     discount_cents: i64,
@@ -306,7 +307,8 @@ pub(crate) struct Placeholder {
 
 /// One import run over one or more files.
 pub(crate) struct Run<'a> {
-    store: &'a mut Store,
+    /// None while a sales file's writer thread holds it.
+    store: Option<&'a mut Store>,
     dry: bool,
     batch_rows: usize,
     progress: &'a mut dyn FnMut(&Progress),
@@ -353,7 +355,7 @@ impl<'a> Run<'a> {
         let now = now_iso();
         Ok(Run {
             device: store.device().to_string(),
-            store,
+            store: Some(store),
             dry: opts.dry_run,
             batch_rows: opts.batch_rows.max(1),
             progress,
@@ -377,6 +379,14 @@ impl<'a> Run<'a> {
 
     pub fn store(&self) -> &Store {
         self.store
+            .as_deref()
+            .expect("the store is handed back when a writer thread ends")
+    }
+
+    fn store_mut(&mut self) -> &mut Store {
+        self.store
+            .as_deref_mut()
+            .expect("the store is handed back when a writer thread ends")
     }
 
     pub fn cancelled(&mut self) -> bool {
@@ -391,7 +401,7 @@ impl<'a> Run<'a> {
         if self.dry {
             return Ok(());
         }
-        let tx = self.store.write()?;
+        let tx = self.store_mut().write()?;
         f(&tx)?;
         tx.commit()?;
         Ok(())
@@ -486,9 +496,10 @@ impl<'a> Run<'a> {
     /// Ends the run: timing, the run record, the report file.
     pub fn finish(mut self) -> Result<ImportReport> {
         self.report.seconds = self.meter.elapsed();
-        self.store
+        let cache_size = self.cache_size;
+        self.store()
             .conn()
-            .execute_batch(&format!("PRAGMA cache_size = {}", self.cache_size))?;
+            .execute_batch(&format!("PRAGMA cache_size = {cache_size}"))?;
         if let Some(w) = &mut self.report_file {
             w.flush()?;
         }
@@ -508,7 +519,7 @@ impl<'a> Run<'a> {
                 },
                 [r.rows, r.imported, r.skipped_existing, r.rejected].map(|n| n as i64),
             );
-            let tx = self.store.write()?;
+            let tx = self.store_mut().write()?;
             tx.execute(
                 "INSERT INTO import_runs(id, profile, files, started_at, finished_at, status,
                     rows, imported, skipped, rejected)
@@ -529,7 +540,11 @@ impl<'a> Run<'a> {
         if self.maps.customers.is_some() {
             return Ok(());
         }
-        let conn = self.store.conn();
+        let conn = self
+            .store
+            .as_deref()
+            .expect("the store is here between files")
+            .conn();
         let mut m = FxMap::default();
         let mut st =
             conn.prepare("SELECT external_ref, id FROM customers WHERE external_ref IS NOT NULL")?;
@@ -550,7 +565,11 @@ impl<'a> Run<'a> {
         if self.maps.products.is_some() {
             return Ok(());
         }
-        let conn = self.store.conn();
+        let conn = self
+            .store
+            .as_deref()
+            .expect("the store is here between files")
+            .conn();
         let mut m = FxMap::default();
         let mut st = conn.prepare("SELECT id, external_ref, barcode, name FROM products")?;
         let mut rows = st.query([])?;
@@ -584,6 +603,8 @@ impl<'a> Run<'a> {
         let mut m = FxMap::default();
         let mut st = self
             .store
+            .as_deref()
+            .expect("the store is here between files")
             .conn()
             .prepare("SELECT external_ref FROM sales WHERE external_ref IS NOT NULL")?;
         let mut rows = st.query([])?;
@@ -830,6 +851,8 @@ impl<'a> Run<'a> {
         }
         let mut st = self
             .store
+            .as_deref()
+            .expect("the store is here between files")
             .conn()
             .prepare_cached("SELECT name, value FROM customer_attributes WHERE customer_id = ?1")?;
         let have: HashMap<String, String> = st
@@ -1114,6 +1137,51 @@ impl<'a> Run<'a> {
                 .get("customer_card")
                 .and_then(|v| v.first().cloned()),
         };
+        if self.dry {
+            return self.sales_rows(src, &fields, &placeholder, opts, None);
+        }
+        // Writing runs on a thread of its own while this one reads and
+        // checks the next batch: on two cores that overlaps SQLite's work
+        // with parsing. The channel holds one batch, so memory stays flat.
+        let store = self.store.take().expect("the store is here between files");
+        let (now, source, device) = (self.now.clone(), self.profile.clone(), self.device.clone());
+        let (tx, rx) = sync_channel::<SalesBatch>(1);
+        let (store, read, written) = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || {
+                let store = store;
+                let mut res = Ok(());
+                for b in rx {
+                    res = write_sales_batch(store, &b, &now, &source, &device);
+                    if res.is_err() {
+                        // Dropping the receiver makes the next send fail,
+                        // which stops the reading side.
+                        break;
+                    }
+                }
+                (store, res)
+            });
+            let read = self.sales_rows(src, &fields, &placeholder, opts, Some(&tx));
+            drop(tx);
+            let (store, written) = match writer.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (store, read, written)
+        });
+        self.store = Some(store);
+        // The writer's error first: it explains why sending failed.
+        written?;
+        read
+    }
+
+    fn sales_rows(
+        &mut self,
+        src: &mut Source,
+        fields: &Fields,
+        placeholder: &Placeholder,
+        opts: &mut Options,
+        writer: Option<&SyncSender<SalesBatch>>,
+    ) -> Result<()> {
         let file = src.name.clone();
         let mut batch = SalesBatch::default();
         // The sale the previous line belonged to: None for a skipped
@@ -1136,7 +1204,7 @@ impl<'a> Run<'a> {
                     // A batch ends only between sales, so a sale whose lines
                     // are together in the file is written whole.
                     if batch.lines >= self.batch_rows {
-                        self.flush_sales(&mut batch)?;
+                        self.flush_sales(&mut batch, writer)?;
                         self.tick(src);
                         if self.cancelled() {
                             return Ok(());
@@ -1252,7 +1320,7 @@ impl<'a> Run<'a> {
             };
             let pref = self.prefixed(opts, fields.eval("product_ref", &rec));
             let line_name = fields.eval("product_name", &rec);
-            let (product, description): (Option<Rc<str>>, Rc<str>) = if pref.is_empty() {
+            let (product, description): (Option<Arc<str>>, Arc<str>) = if pref.is_empty() {
                 if line_name.is_empty() {
                     self.reject(
                         &file,
@@ -1295,7 +1363,7 @@ impl<'a> Run<'a> {
                         Some(id) => id,
                         None => {
                             let c =
-                                self.placeholder_customer(&cref, &placeholder, &rec, &file, line)?;
+                                self.placeholder_customer(&cref, placeholder, &rec, &file, line)?;
                             let id = c.row.id;
                             batch.customers.push(c);
                             id
@@ -1321,7 +1389,7 @@ impl<'a> Run<'a> {
             batch.lines += 1;
             self.imported(1);
         }
-        self.flush_sales(&mut batch)
+        self.flush_sales(&mut batch, writer)
     }
 
     /// Where the lines of sale `key` go: None when the sale was imported
@@ -1349,33 +1417,57 @@ impl<'a> Run<'a> {
         Some(batch.sales.len() - 1)
     }
 
-    fn flush_sales(&mut self, batch: &mut SalesBatch) -> Result<()> {
-        let now = self.now.clone();
-        let source = self.profile.clone();
-        let device = self.device.clone();
-        let written = batch
+    fn flush_sales(
+        &mut self,
+        batch: &mut SalesBatch,
+        writer: Option<&SyncSender<SalesBatch>>,
+    ) -> Result<()> {
+        let b = std::mem::take(batch);
+        let written = b
             .sales
             .iter()
             .filter(|s| !s.lines.is_empty() && s.append_from.is_none())
             .count();
-        self.write(|tx| {
-            insert_customers(tx, &batch.customers, &now, &source)?;
-            insert_products(tx, &batch.products, &now)?;
-            insert_sales(tx, &batch.sales, &device)
-        })?;
         self.report.sales_created += written as u64;
-        self.report.lines_imported += batch.lines as u64;
+        self.report.lines_imported += b.lines as u64;
         let sales = self.maps.sales.get_or_insert_with(FxMap::default);
-        for s in batch.sales.drain(..) {
-            if s.lines.is_empty() {
-                continue;
+        for s in &b.sales {
+            if !s.lines.is_empty() {
+                let next_pos = s.append_from.unwrap_or(0) + s.lines.len() as u32;
+                sales.insert(s.key.clone(), SaleSeen::ThisRun { id: s.id, next_pos });
             }
-            let next_pos = s.append_from.unwrap_or(0) + s.lines.len() as u32;
-            sales.insert(s.key, SaleSeen::ThisRun { id: s.id, next_pos });
         }
-        *batch = SalesBatch::default();
-        Ok(())
+        match writer {
+            Some(tx) => tx
+                .send(b)
+                .map_err(|_| Error::invalid("import", "the writer stopped; see the error it gave")),
+            None => {
+                if self.dry {
+                    return Ok(());
+                }
+                let (now, source, device) =
+                    (self.now.clone(), self.profile.clone(), self.device.clone());
+                write_sales_batch(self.store_mut(), &b, &now, &source, &device)
+            }
+        }
     }
+}
+
+/// Writes one batch of sales (with the customers and products it created)
+/// in one transaction.
+fn write_sales_batch(
+    store: &mut Store,
+    b: &SalesBatch,
+    now: &str,
+    source: &str,
+    device: &str,
+) -> Result<()> {
+    let tx = store.write()?;
+    insert_customers(&tx, &b.customers, now, source)?;
+    insert_products(&tx, &b.products, now)?;
+    insert_sales(&tx, &b.sales, device)?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn payment(s: &str) -> &'static str {
