@@ -369,3 +369,42 @@ async fn settle(app: &App) -> Result<()> {
     );
     Ok(())
 }
+
+/// A scan straight after a person typed (no pause): the last typed letter
+/// must neither be glued onto the card number (which made it an unknown
+/// card) nor vanish from the search field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_right_after_typing_keeps_both_intact() -> Result<()> {
+    e2e_or_skip!();
+    let f = Fixture::build()?;
+    let m = f.margaret.clone();
+    with_app("scan_right_after_typing", &f.db, async |app| {
+        let search = app.wait_for("#search", WAIT).await?;
+        for round in 0..2 {
+            app.paste_into("#search", "").await?;
+            app.type_slowly(&search, "thornton", HUMAN_MS).await?;
+            app.wait_for("[data-testid=result]", WAIT).await?;
+            if round == 1 {
+                app.blur_all().await?;
+            }
+            app.scanner_burst_now(&m.card).await?;
+            expect_profile(app, &m.id, &m.name())
+                .await
+                .with_context(|| format!("round {round}: a scan right after typing"))?;
+            ensure!(
+                app.driver
+                    .find_all(regulars_e2e::By::Css("#unknown-card"))
+                    .await?
+                    .is_empty(),
+                "round {round}: the scan was taken for an unknown card"
+            );
+            let left = app.search_value().await?;
+            ensure!(
+                left == "thornton",
+                "round {round}: search field holds {left:?}"
+            );
+        }
+        Ok(())
+    })
+    .await
+}
