@@ -61,8 +61,7 @@ bench: setup
 
 bench-e2e: setup ui
 	cargo build --release -p regulars-app -p regulars-cli
-	mkdir -p $(dir $(BENCH_DB))
-	target/release/regulars --db $(BENCH_DB) info
+	@test -s $(BENCH_DB) || { echo "no $(BENCH_DB): run 'make bench' first (it builds the 100k-customer store)"; exit 1; }
 	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
 	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
 

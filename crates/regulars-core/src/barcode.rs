@@ -22,12 +22,18 @@ pub fn card_svg(card: &CardNumber) -> Result<String> {
             .map_err(fail)?
             .encode(),
     };
-    let bars = SVG::new(BAR_HEIGHT).generate(&encoded).map_err(fail)?;
-    // Wrap with the digits underneath; the generated SVG is one element we
-    // can nest as-is.
     let width = encoded.len();
+    let bars = SVG::new(BAR_HEIGHT).generate(&encoded).map_err(fail)?;
+    // Nest the generated SVG with an explicit box: without one, a nested
+    // <svg viewBox> is scaled to the whole outer box and the bars slide
+    // under the printed digits.
+    let bars = bars.replacen(
+        "<svg",
+        &format!(r#"<svg x="0" y="0" width="{width}" height="{BAR_HEIGHT}""#),
+        1,
+    );
     Ok(format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{pw}" height="{ph}" role="img" aria-label="Card {code}"><rect width="100%" height="100%" fill="white"/><g transform="translate(0,0)">{bars}</g><text x="{cx}" y="{ty}" font-family="monospace" font-size="12" text-anchor="middle">{code}</text></svg>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{pw}" height="{ph}" role="img" aria-label="Card {code}"><rect width="100%" height="100%" fill="white"/>{bars}<text x="{cx}" y="{ty}" font-family="monospace" font-size="12" text-anchor="middle">{code}</text></svg>"#,
         w = width,
         h = BAR_HEIGHT + 16,
         pw = width * 3,

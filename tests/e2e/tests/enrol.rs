@@ -259,9 +259,6 @@ async fn an_unknown_card_can_enrol_a_new_customer() -> Result<()> {
 /// The card barcode the cashier prints: the digits must sit under the bars,
 /// not across them (a scanner may refuse a card whose bars are overprinted).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "known bug: crates/regulars-core/src/barcode.rs nests the bars' <svg viewBox=\"0 0 95 80\"> \
-            without width/height, so they are centred in the 96-unit-high outer box (y 8..88) and the \
-            digits (baseline y=93, font-size 12) overprint the bars by ~18 px; run with --ignored once fixed"]
 async fn the_printed_card_digits_do_not_overprint_the_bars() -> Result<()> {
     e2e_or_skip!();
     let f = Fixture::build()?;
