@@ -63,7 +63,8 @@ pub enum Error {
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 
-    #[error("could not upgrade the store schema: {0}; nothing was changed, the previous version still works")]
+    // The migration error quotes whole SQL scripts; a person needs the gist.
+    #[error("could not upgrade the store schema ({}); nothing was changed: restore a backup or report this", first_line(.0))]
     Migration(#[from] rusqlite_migration::Error),
 }
 
@@ -123,6 +124,16 @@ pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 40;
     let mut out: String = s.chars().take(MAX).collect();
     if s.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+fn first_line(e: &impl std::fmt::Display) -> String {
+    let s = e.to_string();
+    let line = s.lines().next().unwrap_or_default();
+    let mut out: String = line.chars().take(160).collect();
+    if out.len() < s.len() {
         out.push('…');
     }
     out
