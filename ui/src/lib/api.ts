@@ -17,6 +17,11 @@ import type { ProductDraft } from '../bindings/ProductDraft';
 import type { SaleDraft } from '../bindings/SaleDraft';
 import type { Sale } from '../bindings/Sale';
 import type { PaymentMethod } from '../bindings/PaymentMethod';
+import type { Suggestions } from '../bindings/Suggestions';
+import type { PromptKind } from '../bindings/PromptKind';
+import type { PromptVerdict } from '../bindings/PromptVerdict';
+import type { OfferKind } from '../bindings/OfferKind';
+import type { OfferOutcome } from '../bindings/OfferOutcome';
 
 export type { ApiError, ErrorCode };
 
@@ -122,3 +127,26 @@ export const recentSales = (limit: number): Promise<Sale[]> => call('recent_sale
 
 /** A complete HTML receipt document, for printing. */
 export const receiptHtml = (saleId: string): Promise<string> => call('receipt_html', { saleId });
+
+// ----- what to say and what to offer
+
+/** Up to 3 conversation prompts and 2 offers for a customer, given the product ids on the sale. */
+export const suggestions = (customerId: string, basket: string[]): Promise<Suggestions> =>
+  call('suggestions', { customerId, basket });
+
+/** The cashier used a prompt, or found it not relevant. */
+export const promptFeedback = (
+  customerId: string,
+  key: string,
+  kind: PromptKind,
+  verdict: PromptVerdict,
+): Promise<null> => call('prompt_feedback', { customerId, key, kind, verdict });
+
+/** An offer was shown, accepted (on `saleId`, when known) or declined. */
+export const offerFeedback = (
+  customerId: string,
+  key: string,
+  kind: OfferKind,
+  outcome: OfferOutcome,
+  saleId: string | null = null,
+): Promise<null> => call('offer_feedback', { customerId, key, kind, outcome, saleId });

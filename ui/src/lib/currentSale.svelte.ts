@@ -60,12 +60,17 @@ export class CurrentSale {
     if (this.completing) throw new BasketError('Completing the sale… scan that again in a moment.');
   }
 
-  /** Adds a scanned or searched item (times the pending multiplier). */
-  add(draft: DraftLine): { line: BasketLine; merged: boolean } {
+  /**
+   * Adds a scanned or searched item (times the pending multiplier). An
+   * offer's line (`{ multiplier: false }`) goes on as it is and leaves a
+   * pending `3 *` for the next scan.
+   */
+  add(draft: DraftLine, opts: { multiplier?: boolean } = {}): { line: BasketLine; merged: boolean } {
     this.editable();
-    const r = addLine(this.lines, draft, this.multiplier ?? 1);
+    const useMultiplier = opts.multiplier ?? true;
+    const r = addLine(this.lines, draft, useMultiplier ? (this.multiplier ?? 1) : 1);
     this.lines = r.lines;
-    this.multiplier = null;
+    if (useMultiplier) this.multiplier = null;
     this.done = null;
     this.lastVoid = null;
     const line = r.lines[r.index];

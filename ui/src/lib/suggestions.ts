@@ -1,0 +1,80 @@
+// Pure helpers for the "Say & offer" panel: what the engine is asked about
+// (the product ids on the sale), which offers still need a `shown` record,
+// what the cashier already acted on, and the Alt+1..3 shortcut.
+
+import type { Offer } from '../bindings/Offer';
+import type { OfferKind } from '../bindings/OfferKind';
+import type { PromptKind } from '../bindings/PromptKind';
+
+/** The engine sends at most this many; the panel never shows more. */
+export const MAX_PROMPTS = 3;
+export const MAX_OFFERS = 2;
+/** Basket changes within this long make one refresh. */
+export const REFRESH_DEBOUNCE_MS = 350;
+
+/** The distinct catalogue product ids on the sale, sorted (manual lines have none). */
+export function basketProductIds(lines: readonly { product_id: string | null }[]): string[] {
+  const ids = new Set<string>();
+  for (const l of lines) if (l.product_id) ids.add(l.product_id);
+  return [...ids].sort();
+}
+
+/**
+ * Remembers which offers were already recorded as `shown` during one profile
+ * opening, so a refresh (basket change) does not count them again.
+ */
+export class ShownOnce {
+  private seen = new Set<string>();
+  /** The offers not seen before (and marks them seen). */
+  fresh(offers: readonly Offer[]): Offer[] {
+    const out: Offer[] = [];
+    for (const o of offers) {
+      if (this.seen.has(o.key)) continue;
+      this.seen.add(o.key);
+      out.push(o);
+    }
+    return out;
+  }
+}
+
+/** What is left to show once the cashier's own actions (this opening) are taken out, capped. */
+export function visible<T extends { key: string }>(items: readonly T[], handled: ReadonlySet<string>, max: number): T[] {
+  return items.filter((i) => !handled.has(i.key)).slice(0, max);
+}
+
+/** Alt+1..3 (no other modifier): the index of the prompt to mark used, else null. */
+export function promptShortcut(e: Pick<KeyboardEvent, 'altKey' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'key' | 'code'>): number | null {
+  if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return null;
+  // With Alt held some layouts report another character in `key`; `code` is the physical key.
+  const m = /^(?:Digit|Numpad)([1-9])$/.exec(e.code) ?? /^([1-9])$/.exec(e.key);
+  if (!m) return null;
+  const n = Number(m[1]) - 1;
+  return n < MAX_PROMPTS ? n : null;
+}
+
+const PROMPT_LABELS: Record<PromptKind, string> = {
+  note_due: 'Note',
+  follow_up: 'Follow up',
+  birthday: 'Birthday',
+  anniversary: 'Anniversary',
+  welcome_back: 'Welcome back',
+  milestone: 'Milestone',
+  reward_near: 'Points',
+  usual: 'Usual',
+};
+
+const OFFER_LABELS: Record<OfferKind, string> = {
+  reward: 'Reward',
+  campaign: 'Offer',
+  replenish: 'Due again',
+  discovery: 'Try',
+};
+
+export const promptLabel = (k: PromptKind): string => PROMPT_LABELS[k] ?? k;
+export const offerLabel = (k: OfferKind): string => OFFER_LABELS[k] ?? k;
+
+/** What the accept button says: a line to add (spending points for a reward), or just Accept when it has none. */
+export function acceptLabel(o: Pick<Offer, 'line' | 'points_cost'>): string {
+  if (!o.line) return 'Accept';
+  return o.points_cost > 0 ? 'Redeem & add' : 'Add to sale';
+}
