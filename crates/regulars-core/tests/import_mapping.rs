@@ -362,6 +362,7 @@ fn progress_is_reported_and_cancel_stops_between_whole_batches() {
 #[test]
 fn a_file_that_breaks_off_keeps_only_whole_batches() {
     let mut r = Regulars::open_in_memory().unwrap();
+    let cache_before = count(&r, "PRAGMA cache_size");
     let opts = ImportOptions {
         batch_rows: 100,
         ..Default::default()
@@ -392,5 +393,10 @@ fn a_file_that_breaks_off_keeps_only_whole_batches() {
         count(&r, "SELECT count(*) FROM outbox WHERE entity = 'sale'"),
         sales,
         "each written sale has its change, and only those"
+    );
+    assert_eq!(
+        count(&r, "PRAGMA cache_size"),
+        cache_before,
+        "the import's big cache is given back"
     );
 }

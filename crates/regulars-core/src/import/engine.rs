@@ -496,10 +496,6 @@ impl<'a> Run<'a> {
     /// Ends the run: timing, the run record, the report file.
     pub fn finish(mut self) -> Result<ImportReport> {
         self.report.seconds = self.meter.elapsed();
-        let cache_size = self.cache_size;
-        self.store()
-            .conn()
-            .execute_batch(&format!("PRAGMA cache_size = {cache_size}"))?;
         if let Some(w) = &mut self.report_file {
             w.flush()?;
         }
@@ -531,7 +527,7 @@ impl<'a> Run<'a> {
             )?;
             tx.commit()?;
         }
-        Ok(self.report)
+        Ok(std::mem::take(&mut self.report))
     }
 
     // ---- maps ----------------------------------------------------------
@@ -1147,19 +1143,23 @@ impl<'a> Run<'a> {
         let (now, source, device) = (self.now.clone(), self.profile.clone(), self.device.clone());
         let (tx, rx) = sync_channel::<SalesBatch>(1);
         let (store, read, written) = std::thread::scope(|scope| {
-            let writer = scope.spawn(move || {
-                let store = store;
-                let mut res = Ok(());
-                for b in rx {
-                    res = write_sales_batch(store, &b, &now, &source, &device);
-                    if res.is_err() {
-                        // Dropping the receiver makes the next send fail,
-                        // which stops the reading side.
-                        break;
+            let writer = std::thread::Builder::new()
+                .name("import-writer".into())
+                .spawn_scoped(scope, move || {
+                    let store = store;
+                    let mut res = Ok(());
+                    for b in rx {
+                        res = write_sales_batch(store, &b, &now, &source, &device);
+                        if res.is_err() {
+                            // Dropping the receiver makes the next send fail,
+                            // which stops the reading side.
+                            break;
+                        }
                     }
-                }
-                (store, res)
-            });
+                    (store, res)
+                });
+            // Like std::thread::spawn: only an exhausted OS fails here.
+            let writer = writer.expect("cannot start the import writer thread");
             let read = self.sales_rows(src, &fields, &placeholder, opts, Some(&tx));
             drop(tx);
             let (store, written) = match writer.join() {
@@ -1468,6 +1468,17 @@ fn write_sales_batch(
     insert_sales(&tx, &b.sales, device)?;
     tx.commit()?;
     Ok(())
+}
+
+impl Drop for Run<'_> {
+    /// Gives the connection its own cache size back, however the run ended.
+    fn drop(&mut self) {
+        if let Some(store) = self.store.as_deref() {
+            let _ = store
+                .conn()
+                .execute_batch(&format!("PRAGMA cache_size = {}", self.cache_size));
+        }
+    }
 }
 
 fn payment(s: &str) -> &'static str {
