@@ -9,7 +9,9 @@
 //!
 //! Rules every import keeps:
 //! - streaming: rows are read, checked and written in batches; memory holds
-//!   one batch plus the maps from source ids to store ids;
+//!   a couple of batches plus the maps from source ids to store ids. Reading
+//!   (gzip, CSV) and writing sales run on threads of their own, so an
+//!   import uses both cores of a small till PC;
 //! - a batch commits whole or not at all (a crash or a cancel never leaves
 //!   half a batch); a sale never spans two batches when its lines are
 //!   together in the file;
