@@ -33,5 +33,8 @@ fn regulars_commands() -> &'static [&'static str] {
         "suggestions",
         "prompt_feedback",
         "offer_feedback",
+        "import_files",
+        "import_progress",
+        "cancel_import",
     ]
 }

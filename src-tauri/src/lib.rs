@@ -10,9 +10,11 @@
 //! given or `REGULARS_EMPTY=1` is set.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use regulars_core::ids::{CustomerId, ProductId, SaleId};
+use regulars_core::import::{self, ImportReport, Progress};
 use regulars_core::model::{
     ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, OfferKind,
     OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind, PromptVerdict, Sale,
@@ -218,6 +220,118 @@ async fn offer_feedback(
         .offer_feedback(parse_id(&customer_id)?, &key, kind, outcome, sale)?)
 }
 
+/// A running import's latest progress and its cancel flag. Kept outside
+/// the store's lock, which the import holds, so the UI can poll and cancel.
+#[derive(Default)]
+struct ImportState {
+    progress: Mutex<Option<Progress>>,
+    cancel: AtomicBool,
+}
+
+/// Imports CSV files (or a Complete Journey folder, with mapping
+/// "completejourney") into the store. Rejected rows are written to a CSV
+/// report beside the store; its path is in the result.
+#[tauri::command]
+async fn import_files(
+    app: tauri::AppHandle,
+    paths: Vec<String>,
+    mapping: String,
+    dry_run: bool,
+) -> CmdResult<ImportReport> {
+    // The import is long, blocking work: keep it off the async workers.
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        let imports = app.state::<ImportState>();
+        let mut r = state.get()?;
+        imports.cancel.store(false, Ordering::SeqCst);
+        *imports.progress.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let report = run_import(&mut r, &imports, &paths, &mapping, dry_run);
+        Ok(report?)
+    })
+    .await
+    .map_err(|e| ApiError {
+        code: regulars_core::ErrorCode::Internal,
+        message: format!("the import stopped unexpectedly ({e}); nothing more was written"),
+    })?
+}
+
+fn run_import(
+    r: &mut Regulars,
+    imports: &ImportState,
+    paths: &[String],
+    mapping: &str,
+    dry_run: bool,
+) -> regulars_core::Result<ImportReport> {
+    let files: Vec<PathBuf> = paths.iter().map(|p| PathBuf::from(p.trim())).collect();
+    let reports = r
+        .store()
+        .path()
+        .parent()
+        .map(|d| d.join("import-reports"))
+        .unwrap_or_else(|| PathBuf::from("import-reports"));
+    std::fs::create_dir_all(&reports).map_err(|source| regulars_core::Error::Io {
+        path: reports.display().to_string(),
+        source,
+    })?;
+    let opts = import::ImportOptions {
+        dry_run,
+        error_report: Some(reports.join(format!("errors-{}.csv", chrono_stamp()))),
+        ..Default::default()
+    };
+    let mut on_progress = |p: &Progress| {
+        *imports.progress.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+    };
+    let report = if mapping == "completejourney" {
+        let dir = files.first().cloned().unwrap_or_default();
+        import::complete_journey(
+            r.store_mut(),
+            &dir,
+            &opts,
+            &mut on_progress,
+            &imports.cancel,
+        )?
+    } else {
+        let m = import::Mapping::load(mapping)?;
+        import::with_mapping(
+            r.store_mut(),
+            &m,
+            &files,
+            &opts,
+            &mut on_progress,
+            &imports.cancel,
+        )?
+    };
+    if !dry_run {
+        r.rebuild_index()?;
+    }
+    Ok(report)
+}
+
+/// A file-name-safe timestamp, from the clock the store uses.
+fn chrono_stamp() -> String {
+    regulars_core::store::now_iso()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect()
+}
+
+#[tauri::command]
+async fn import_progress(imports: tauri::State<'_, ImportState>) -> CmdResult<Option<Progress>> {
+    Ok(imports
+        .progress
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone())
+}
+
+/// Asks a running import to stop after its current batch (committed
+/// batches stay; importing again continues where it stopped).
+#[tauri::command]
+async fn cancel_import(imports: tauri::State<'_, ImportState>) -> CmdResult<()> {
+    imports.cancel.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
 /// Command-line options of the app (kept tiny on purpose; the CLI crate is
 /// the place for real options).
 #[derive(Debug, Default)]
@@ -269,6 +383,7 @@ pub fn run() {
                 eprintln!("regulars: the store could not be opened ({:?})", e.code);
             }
             app.manage(AppState(state));
+            app.manage(ImportState::default());
             // Build the suggestion engine off the main thread so the window
             // paints at once; the first profile waits only if it is early.
             let handle = app.handle().clone();
@@ -303,6 +418,9 @@ pub fn run() {
             suggestions,
             prompt_feedback,
             offer_feedback,
+            import_files,
+            import_progress,
+            cancel_import,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -46,6 +46,8 @@ fn export_all(dir: &Path) {
         SaleLine,
         Sale,
         ScanResult,
+        regulars_core::import::ImportReport,
+        regulars_core::import::Progress,
         PromptKind,
         Prompt,
         PromptVerdict,

@@ -362,6 +362,7 @@ impl<'a> Run<'a> {
             cancel,
             report: ImportReport {
                 dry_run: opts.dry_run,
+                error_report: opts.error_report.as_ref().map(|p| p.display().to_string()),
                 ..Default::default()
             },
             report_file,

@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::store::Store;
 use crate::{Error, Result};
@@ -52,7 +53,7 @@ pub use progress::Progress;
 
 /// One row that was not imported (or imported without one of its values,
 /// for [`ImportReport::warnings`]).
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, TS)]
 pub struct RowError {
     pub file: String,
     pub line: u64,
@@ -62,7 +63,7 @@ pub struct RowError {
 }
 
 /// What one file contributed.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, TS)]
 pub struct FileReport {
     pub file: String,
     /// What the file was read as: customers, products, sales, campaigns...
@@ -74,7 +75,7 @@ pub struct FileReport {
 }
 
 /// What an import did (or, for a dry run, would do).
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, TS)]
 pub struct ImportReport {
     /// Data rows read, all files together.
     pub rows: u64,
@@ -106,6 +107,8 @@ pub struct ImportReport {
     /// The caller asked to stop: batches committed so far stay, the rest
     /// was not read. Importing again continues where this one stopped.
     pub cancelled: bool,
+    /// Where the rejected rows were written as CSV, when the caller asked.
+    pub error_report: Option<String>,
 }
 
 impl ImportReport {

@@ -7,9 +7,10 @@
 use std::time::Instant;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// A snapshot, handed to the caller's callback after every batch.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, TS)]
 pub struct Progress {
     /// The file being read.
     pub file: String,
