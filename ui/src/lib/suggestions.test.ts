@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Offer } from '../bindings/Offer';
-import { acceptLabel, basketProductIds, promptShortcut, ShownOnce, visible } from './suggestions';
+import { acceptLabel, ActedOn, basketProductIds, promptShortcut, ShownOnce, visible } from './suggestions';
 
 const offer = (key: string): Offer => ({
   key,
@@ -72,5 +72,19 @@ describe('acceptLabel', () => {
     expect(acceptLabel(offer('a'))).toBe('Add to sale');
     expect(acceptLabel({ ...offer('a'), points_cost: 200 })).toBe('Redeem & add');
     expect(acceptLabel({ ...offer('a'), line: null })).toBe('Accept');
+  });
+});
+
+describe('ActedOn', () => {
+  it('remembers keys per customer and hands out copies', () => {
+    const a = new ActedOn();
+    expect(a.keys('c1').size).toBe(0);
+    a.add('c1', 'follow_up:x');
+    a.add('c2', 'usual:y');
+    const k = a.keys('c1');
+    expect([...k]).toEqual(['follow_up:x']);
+    k.add('other');
+    expect(a.keys('c1').has('other')).toBe(false);
+    expect([...a.keys('c2')]).toEqual(['usual:y']);
   });
 });

@@ -78,3 +78,25 @@ export function acceptLabel(o: Pick<Offer, 'line' | 'points_cost'>): string {
   if (!o.line) return 'Accept';
   return o.points_cost > 0 ? 'Redeem & add' : 'Add to sale';
 }
+
+/**
+ * Prompt and offer keys the cashier acted on, per customer, for as long as
+ * the till window is open. Re-opening the profile hides them at once, even
+ * when the engine has not seen the verdict yet (it is still on its way, or
+ * it was recorded within the same second as the next request: the engine
+ * only counts feedback strictly before the moment it computes for).
+ */
+export class ActedOn {
+  private byCustomer = new Map<string, Set<string>>();
+  keys(customerId: string): Set<string> {
+    return new Set(this.byCustomer.get(customerId));
+  }
+  add(customerId: string, key: string): void {
+    let s = this.byCustomer.get(customerId);
+    if (!s) this.byCustomer.set(customerId, (s = new Set()));
+    s.add(key);
+  }
+}
+
+/** The till's one memory of what was acted on. */
+export const actedOn = new ActedOn();
