@@ -335,7 +335,12 @@ impl Regulars {
     ) -> Result<crate::model::Suggestions> {
         self.warm_suggestions()?;
         let e = self.suggest.as_ref().expect("warmed");
-        e.suggestions(&self.store, customer, basket, at.unwrap_or_else(chrono::Utc::now))
+        e.suggestions(
+            &self.store,
+            customer,
+            basket,
+            at.unwrap_or_else(chrono::Utc::now),
+        )
     }
 
     /// The cashier marked a prompt used or not relevant.
