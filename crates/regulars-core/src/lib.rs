@@ -14,6 +14,7 @@ pub mod card;
 pub mod checkout;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod import;
 pub mod loyalty;
