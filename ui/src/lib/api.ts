@@ -22,6 +22,8 @@ import type { PromptKind } from '../bindings/PromptKind';
 import type { PromptVerdict } from '../bindings/PromptVerdict';
 import type { OfferKind } from '../bindings/OfferKind';
 import type { OfferOutcome } from '../bindings/OfferOutcome';
+import type { ImportReport } from '../bindings/ImportReport';
+import type { Progress } from '../bindings/Progress';
 
 export type { ApiError, ErrorCode };
 
@@ -150,3 +152,20 @@ export const offerFeedback = (
   outcome: OfferOutcome,
   saleId: string | null = null,
 ): Promise<null> => call('offer_feedback', { customerId, key, kind, outcome, saleId });
+
+// ----- import from the old POS
+
+/**
+ * Imports (or, with `dryRun`, only checks) CSV files through a mapping: a
+ * built-in name ("customers", "generic", "completejourney": then paths[0] is
+ * the folder) or the path of a TOML mapping file. Long-running: poll
+ * `importProgress` meanwhile.
+ */
+export const importFiles = (paths: string[], mapping: string, dryRun: boolean): Promise<ImportReport> =>
+  call('import_files', { paths, mapping, dryRun });
+
+/** The running import's latest progress (null before the first batch). */
+export const importProgress = (): Promise<Progress | null> => call('import_progress');
+
+/** Asks the running import to stop after its current batch. */
+export const cancelImport = (): Promise<null> => call('cancel_import');
