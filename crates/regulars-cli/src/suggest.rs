@@ -70,8 +70,12 @@ pub fn eval_offers(
         return tune_params(&ds);
     }
     if train {
-        // Always on the validation split: never sees the test weeks.
-        let vs = eval::split(&ds, 41, 44, 3);
+        // Rolling windows just before the evaluated weeks: never sees them.
+        let n_windows: u32 = std::env::var("TRAIN_WINDOWS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2);
+        let vs = eval::training_windows(&ds, first, n_windows, 4);
         let base: Params = match params {
             Some(j) => serde_json::from_str(j)?,
             None => Params::default(),
@@ -86,6 +90,7 @@ pub fn eval_offers(
             .and_then(|s| s.parse().ok())
             .unwrap_or(3);
         let w = eval::train(&ds, &vs, &base, extra, epochs);
+        println!("weights json: {}", serde_json::to_string(&w)?);
         println!("trained in {:.1} s: {w:?}", t.elapsed().as_secs_f64());
         let p = Params { weights: w, ..base };
         let r = eval::score_params(&ds, &sp, k, &p);
@@ -94,10 +99,17 @@ pub fn eval_offers(
     }
     if let Some(json) = params {
         // One parameter set only (for experiments): `--params '{"alpha":0.6}'`.
-        let p: Params = serde_json::from_str(json)?;
-        let t = Instant::now();
-        let r = eval::score_params(&ds, &sp, k, &p);
-        print_table(&format!("{p:?} ({:.1} s)", t.elapsed().as_secs_f64()), &[r]);
+        // A JSON array runs several sets in one go.
+        let sets: Vec<Params> = if json.trim_start().starts_with('[') {
+            serde_json::from_str(json)?
+        } else {
+            vec![serde_json::from_str(json)?]
+        };
+        for p in sets {
+            let t = Instant::now();
+            let r = eval::score_params(&ds, &sp, k, &p);
+            print_table(&format!("{p:?} ({:.1} s)", t.elapsed().as_secs_f64()), &[r]);
+        }
         return Ok(());
     }
     let ev: Evaluation = eval::compare(&ds, &sp, k, &Params::default(), &tifu_params());

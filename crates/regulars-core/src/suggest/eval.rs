@@ -447,29 +447,59 @@ pub fn score_params(ds: &Dataset, sp: &Split, k: usize, p: &Params) -> Report {
     })
 }
 
+/// The training windows for a split whose targets start at `first_week`:
+/// `n` windows of `len` weeks just before it (target = first basket in the
+/// window, history = everything before the window), so training never sees
+/// the evaluated weeks.
+pub fn training_windows(ds: &Dataset, first_week: u32, n: u32, len: u32) -> Vec<Split> {
+    (1..=n)
+        .filter(|j| first_week > j * len + 4)
+        .map(|j| {
+            let start = first_week - j * len;
+            split(ds, start, start + len - 1, 3)
+        })
+        .collect()
+}
+
 /// Fits the weights of the learned blend: logistic regression by SGD on the
-/// candidates of a split (label: in the target basket), features
-/// standardised for the fit and folded back into raw-space weights.
-pub fn train(ds: &Dataset, sp: &Split, base: &Params, extra: usize, epochs: usize) -> Vec<f32> {
+/// candidates of the training splits (label: in the target basket),
+/// features standardised for the fit and folded back into raw-space weights.
+#[allow(clippy::needless_range_loop)]
+pub fn train(
+    ds: &Dataset,
+    splits: &[Split],
+    base: &Params,
+    extra: usize,
+    epochs: usize,
+) -> Vec<f32> {
     use super::rank::NF;
-    let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
-    let m = Model::build(base.clone(), ds.product_refs.len(), &refs);
-    let mut rows: Vec<([f32; NF], f32)> = Vec::new();
-    for c in &sp.cases {
-        let target: HashSet<u32> = c.target.iter().copied().collect();
-        for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
-            rows.push((x, f32::from(target.contains(&item))));
+    let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
+    let mut rows: Vec<([f32; NF], f32, f32)> = Vec::new();
+    for sp in splits {
+        let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
+        let m = Model::build(base.clone(), ds.product_refs.len(), &refs);
+        for c in &sp.cases {
+            let target: HashSet<u32> = c.target.iter().copied().collect();
+            // Each household weighs as much as in recall@k: 1 / |target|.
+            let cw = if weigh {
+                1.0 / target.len().max(1) as f32
+            } else {
+                1.0
+            };
+            for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
+                rows.push((x, f32::from(target.contains(&item)), cw));
+            }
         }
     }
     let n = rows.len().max(1) as f32;
     let mut mean = [0.0f32; NF];
     let mut sd = [0.0f32; NF];
-    for (x, _) in &rows {
+    for (x, _, _) in &rows {
         for j in 0..NF {
             mean[j] += x[j] / n;
         }
     }
-    for (x, _) in &rows {
+    for (x, _, _) in &rows {
         for j in 0..NF {
             sd[j] += (x[j] - mean[j]).powi(2) / n;
         }
@@ -477,33 +507,100 @@ pub fn train(ds: &Dataset, sp: &Split, base: &Params, extra: usize, epochs: usiz
     for v in &mut sd {
         *v = v.sqrt().max(1e-6);
     }
-    let mut w = [0.0f32; NF];
-    let mut b = 0.0f32;
-    // Deterministic shuffle.
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    let mut rng = crate::rng::Rng::new(7);
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
-    }
-    let l2 = 1e-5f32;
-    for epoch in 0..epochs {
-        let lr = 0.05 / (1.0 + epoch as f32);
-        for &r in &order {
-            let (x, y) = &rows[r];
-            let mut z = b;
-            let mut xs = [0.0f32; NF];
-            for j in 0..NF {
-                xs[j] = (x[j] - mean[j]) / sd[j];
-                z += w[j] * xs[j];
+    // Newton's method (IRLS) on the standardised features with an L2
+    // penalty: deterministic and converged, unlike SGD on so few positives.
+    let _ = epochs;
+    let l2: f64 = std::env::var("TRAIN_L2")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1e-5);
+    const D: usize = NF + 1;
+    let mut beta = [0.0f64; D];
+    let xs_of = |x: &[f32; NF]| {
+        let mut z = [0.0f64; D];
+        for j in 0..NF {
+            z[j] = ((x[j] - mean[j]) / sd[j]) as f64;
+        }
+        z[NF] = 1.0;
+        z
+    };
+    for _ in 0..12 {
+        let mut g = [0.0f64; D];
+        let mut h = [[0.0f64; D]; D];
+        let mut tw = 0.0f64;
+        for (x, y, cw) in &rows {
+            let cw = *cw as f64;
+            tw += cw;
+            let z = xs_of(x);
+            let eta: f64 = z.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let pr = 1.0 / (1.0 + (-eta).exp());
+            let wgt = cw * (pr * (1.0 - pr)).max(1e-9);
+            for j in 0..D {
+                g[j] += cw * (pr - *y as f64) * z[j];
+                for k in 0..=j {
+                    h[j][k] += wgt * z[j] * z[k];
+                }
             }
-            let g = 1.0 / (1.0 + (-z).exp()) - y;
-            for j in 0..NF {
-                w[j] -= lr * (g * xs[j] + l2 * w[j]);
+        }
+        for j in 0..D {
+            for k in 0..j {
+                h[k][j] = h[j][k];
             }
-            b -= lr * g;
+            if j < NF {
+                g[j] += l2 * tw * beta[j];
+                h[j][j] += l2 * tw;
+            }
+            h[j][j] += 1e-9;
+        }
+        let step = solve(h, g);
+        let mut moved = 0.0f64;
+        for j in 0..D {
+            beta[j] -= step[j];
+            moved = moved.max(step[j].abs());
+        }
+        if moved < 1e-6 {
+            break;
         }
     }
+    let w: Vec<f32> = beta[..NF].iter().map(|v| *v as f32).collect();
+    let b = beta[NF] as f32;
     let mut out: Vec<f32> = (0..NF).map(|j| w[j] / sd[j]).collect();
     out.push(b - (0..NF).map(|j| w[j] * mean[j] / sd[j]).sum::<f32>());
     out
+}
+
+/// Solves `a x = b` (small, symmetric positive definite) by Gaussian
+/// elimination with partial pivoting.
+#[allow(clippy::needless_range_loop)]
+fn solve<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> [f64; D] {
+    for c in 0..D {
+        let p = (c..D)
+            .max_by(|x, y| a[*x][c].abs().total_cmp(&a[*y][c].abs()))
+            .unwrap_or(c);
+        a.swap(c, p);
+        b.swap(c, p);
+        let d = if a[c][c].abs() < 1e-12 {
+            1e-12
+        } else {
+            a[c][c]
+        };
+        for r in c + 1..D {
+            let f = a[r][c] / d;
+            for k in c..D {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = [0.0f64; D];
+    for c in (0..D).rev() {
+        let s: f64 = (c + 1..D).map(|k| a[c][k] * x[k]).sum();
+        let d = if a[c][c].abs() < 1e-12 {
+            1e-12
+        } else {
+            a[c][c]
+        };
+        x[c] = (b[c] - s) / d;
+    }
+    x
 }

@@ -15,7 +15,11 @@
 //!    personal vectors); their vectors, averaged by similarity, fill in what
 //!    this customer has not bought yet (discovery) and smooth the rest.
 //!
-//! plus a small popularity prior. [`Model`] holds the shared part (every
+//! By default these are combined by a logistic regression over repeat
+//! features ([`TRAINED`], fitted on rolling windows before the evaluated
+//! weeks by `regulars eval offers --train`); with `weights` empty, the
+//! hand-set blend `alpha * own + (1 - alpha) * neighbours` with the switches
+//! of [`Params`]. [`Model`] holds the shared part (every
 //! customer's vector and an inverted index for finding neighbours) and is
 //! kept current one customer at a time ([`Model::set_user`]) after a sale.
 
@@ -57,6 +61,16 @@ pub struct Params {
     /// Discovery: popularity is divided out to this power (0 = raw neighbour
     /// score; 1 = pure lift).
     pub discovery_pop_power: f32,
+    /// TIFU-KNN grouping: baskets are cut into groups of this many
+    /// consecutive baskets (the newest group full, the oldest possibly
+    /// short); 0 = no grouping (each basket decays by `basket_decay`).
+    pub group_size: usize,
+    /// Within a group, a basket weighs `within_decay^j` (j = baskets after it
+    /// in the group); the group vector is the average.
+    pub within_decay: f32,
+    /// Across groups, a group weighs `group_decay^g` (g = groups after it);
+    /// the user vector is the average.
+    pub group_decay: f32,
 }
 
 impl Default for Params {
@@ -73,6 +87,9 @@ impl Default for Params {
             sim_power: 1.0,
             discovery_pop_power: 0.0,
             repeat_power: 0.0,
+            group_size: 0,
+            within_decay: 0.9,
+            group_decay: 0.7,
             weights: if TRAINED.iter().all(|w| *w == 0.0) {
                 Vec::new()
             } else {
@@ -82,25 +99,33 @@ impl Default for Params {
     }
 }
 
-/// Number of features of [`features`].
-pub const NF: usize = 15;
+/// Neighbour-only candidates the learned blend ranks (and is trained on).
+pub const LEARNED_EXTRA: usize = 30;
 
-/// Weights learned by `regulars eval offers --train` on the validation split
-/// (target weeks 41-44, history before week 41), bias last.
-pub const TRAINED: [f32; NF + 1] = [0.0; NF + 1];
+/// Number of features of [`features`].
+pub const NF: usize = 19;
+
+/// Weights learned by `regulars eval offers --train` on rolling windows
+/// before the evaluated weeks (see docs/suggestions.md), bias last.
+/// Fitted with `TRAIN_EXTRA=30 TRAIN_WINDOWS=4 regulars eval offers --train`:
+/// windows with targets in weeks 29-32, 33-36, 37-40, 41-44 (never 45-48).
+#[rustfmt::skip]
+pub const TRAINED: [f32; NF + 1] = [
+    2.37878, 0.39074123, 1.0994955, 0.2791563, 0.47593704, -0.032117955, -0.12421213,
+    -0.04447031, -0.20599362, 1.171803, 0.16907133, -0.28062615, 1.7964156, -3.2002664,
+    -0.20730248, 1.5770968, -3.648691, 1.4046959, 1.3485489, -4.364785,
+];
 
 /// Per-item facts of one history used by the features.
 #[derive(Clone, Copy, Debug, Default)]
 struct Recency {
-    /// Decayed basket shares at 0.8 and 1.0 (plain share).
+    /// Decayed basket share at 0.8.
     d80: f32,
-    share: f32,
     /// Baskets since the last one holding it (0 = the last basket).
     since: u32,
 }
 
 fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
-    let n = baskets.len();
     let mut out: HashMap<u32, Recency> = HashMap::new();
     let (mut w80, mut t80) = (1.0f32, 0.0f32);
     for (k, b) in baskets.iter().rev().enumerate() {
@@ -111,18 +136,35 @@ fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
                 ..Recency::default()
             });
             e.d80 += w80;
-            e.share += 1.0;
         }
         w80 *= 0.8;
     }
     for e in out.values_mut() {
         e.d80 /= t80.max(1e-9);
-        e.share /= n.max(1) as f32;
     }
     out
 }
 
-/// The features of one candidate item (see the list in docs/suggestions.md).
+/// Customer-level facts the features interact with.
+#[derive(Clone, Copy, Debug, Default)]
+struct UserCtx {
+    baskets: usize,
+    /// Share of their distinct items bought on two or more visits.
+    repeat_ratio: f32,
+}
+
+fn user_ctx(baskets: &[Basket], stats: &HashMap<u32, ItemStat>) -> UserCtx {
+    let rep = stats.values().filter(|s| s.times >= 2).count();
+    UserCtx {
+        baskets: baskets.len(),
+        repeat_ratio: (rep as f32 + 1.0) / (stats.len() as f32 + 2.0),
+    }
+}
+
+/// The features of one candidate item: own and neighbour TIFU scores,
+/// frequency, recency in baskets and days, their purchase cycle against the
+/// time since, the item's repeat rate and popularity, and interactions
+/// with the customer's own repeat ratio.
 #[allow(clippy::too_many_arguments)]
 fn feature_row(
     own: f32,
@@ -132,30 +174,36 @@ fn feature_row(
     now: i64,
     pop: f32,
     repeat: f32,
+    u: &UserCtx,
 ) -> [f32; NF] {
     let mut x = [0.0f32; NF];
     x[0] = own;
-    x[9] = nbr;
-    x[10] = (pop.max(1e-4)).ln();
-    x[11] = repeat;
+    x[1] = (own + 1e-3).ln();
+    x[2] = nbr;
+    x[3] = (nbr + 1e-4).ln();
+    x[12] = repeat;
+    x[14] = pop.max(1e-4).ln();
     match (rec, stat) {
         (Some(r), Some(st)) => {
-            x[1] = r.share;
-            x[2] = r.d80;
-            x[3] = (1.0 + st.times as f32).ln();
+            x[4] = (1.0 + st.times as f32).ln();
+            x[5] = st.times as f32 / u.baskets.max(1) as f32;
+            x[6] = (1.0 + r.since as f32).ln();
             let days = (now - st.last_at).max(0) as f32 / DAY as f32;
-            x[4] = (1.0 + days).ln();
-            x[5] = f32::from(r.since == 0);
-            x[14] = (1.0 + r.since as f32).ln();
+            x[7] = (1.0 + days).ln();
+            x[8] = f32::from(r.since == 0);
             if let (Some(c), true) = (st.cycle_days, st.times >= 2) {
-                x[6] = due(days, c, 0.8);
-                x[7] = 1.0;
-                x[8] = (days.max(0.25) / c.max(0.5)).ln().clamp(-3.0, 3.0);
+                let lr = (days.max(0.25) / c.max(0.5)).ln().clamp(-3.0, 3.0);
+                x[9] = 1.0;
+                x[10] = lr;
+                x[11] = lr.abs();
             }
+            x[16] = own * repeat;
+            x[17] = r.d80;
+            x[18] = f32::from(st.times == 1) * repeat;
         }
         _ => {
-            x[12] = 1.0;
-            x[13] = nbr;
+            x[13] = u.repeat_ratio;
+            x[15] = 1.0;
         }
     }
     x
@@ -174,6 +222,9 @@ pub fn user_vector(baskets: &[Basket], p: &Params, now: Option<i64>) -> SparseVe
     let n = baskets.len();
     if n == 0 {
         return Vec::new();
+    }
+    if p.group_size > 0 {
+        return grouped_vector(baskets, p);
     }
     let mut acc: HashMap<u32, f32> = HashMap::new();
     let mut total = 0.0f32;
@@ -194,6 +245,35 @@ pub fn user_vector(baskets: &[Basket], p: &Params, now: Option<i64>) -> SparseVe
         .into_iter()
         .map(|(i, x)| (i, if total > 0.0 { x / total } else { 0.0 }))
         .collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v
+}
+
+/// TIFU-KNN's user vector: the time-decayed average of group vectors, each
+/// the time-decayed average of its baskets' (binary) vectors.
+fn grouped_vector(baskets: &[Basket], p: &Params) -> SparseVec {
+    let m = p.group_size.max(1);
+    let n = baskets.len();
+    let n_groups = n.div_ceil(m);
+    let mut acc: HashMap<u32, f32> = HashMap::new();
+    // Groups from the newest: g = 0 is the newest m baskets.
+    let mut wg = 1.0f32;
+    for g in 0..n_groups {
+        let end = n - g * m;
+        let start = end.saturating_sub(m);
+        let len = (end - start) as f32;
+        let mut wb = 1.0f32;
+        for b in baskets[start..end].iter().rev() {
+            let w = wg * wb / len;
+            for &i in &b.items {
+                *acc.entry(i).or_default() += w;
+            }
+            wb *= p.within_decay;
+        }
+        wg *= p.group_decay;
+    }
+    let scale = 1.0 / n_groups as f32;
+    let mut v: SparseVec = acc.into_iter().map(|(i, x)| (i, x * scale)).collect();
     v.sort_unstable_by_key(|e| e.0);
     v
 }
@@ -500,10 +580,10 @@ impl Model {
         }
         let own: HashMap<u32, f32> = own_v.into_iter().collect();
         let learned = p.weights.len() == NF + 1;
-        let rec = if learned {
-            recency(baskets)
+        let (rec, uctx) = if learned {
+            (recency(baskets), user_ctx(baskets, &stats))
         } else {
-            HashMap::new()
+            (HashMap::new(), UserCtx::default())
         };
         let mut out: Vec<Scored> = Vec::with_capacity(own.len() + touched.len());
         let mut seen = |item: u32| {
@@ -522,6 +602,7 @@ impl Model {
                     now,
                     self.popularity(item),
                     self.repeat_rate(item),
+                    &uctx,
                 );
                 let z = p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>();
                 out.push(Scored {
@@ -554,10 +635,36 @@ impl Model {
         for &i in own.keys() {
             seen(i);
         }
-        for &i in &touched {
-            if !own.contains_key(&i) {
-                seen(i);
-            }
+        // The learned blend only ranks the candidates it was trained on
+        // (own items and the strongest neighbour-only ones); the rest keep
+        // their neighbour score, below every candidate.
+        let mut others: Vec<u32> = touched
+            .iter()
+            .copied()
+            .filter(|i| !own.contains_key(i))
+            .collect();
+        let limit = if learned {
+            others.sort_unstable_by(|a, b| {
+                dense[*b as usize]
+                    .total_cmp(&dense[*a as usize])
+                    .then(a.cmp(b))
+            });
+            LEARNED_EXTRA.min(others.len())
+        } else {
+            others.len()
+        };
+        for &i in &others[..limit] {
+            seen(i);
+        }
+        for &i in &others[limit..] {
+            let n = dense[i as usize];
+            out.push(Scored {
+                item: i,
+                score: n - 1.0,
+                own: 0.0,
+                neighbours: n,
+                stat: None,
+            });
         }
         out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
         out
@@ -579,6 +686,7 @@ impl Model {
         p.single_weight = 1.0;
         let scored = self.score_with(&p, baskets, user, now);
         let rec = recency(baskets);
+        let uctx = user_ctx(baskets, &item_stats(baskets));
         let mut n_extra = 0;
         scored
             .into_iter()
@@ -599,6 +707,7 @@ impl Model {
                     now,
                     self.popularity(s.item),
                     self.repeat_rate(s.item),
+                    &uctx,
                 );
                 (s.item, x)
             })
