@@ -36,12 +36,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_import.sql")),
         M::up(include_str!("../../migrations/0003_suggestions.sql")),
+        M::up(include_str!("../../migrations/0004_visit_index.sql")),
     ])
 });
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    3
+    4
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it
