@@ -723,9 +723,32 @@ impl App {
         Ok(path)
     }
 
+    /// Captures the screen the way a person sees it: the X display (the
+    /// window fills the Xvfb screen; there is no window manager). WebDriver's
+    /// own screenshot hangs when WebKit's compositing mode is off, which is
+    /// how the app runs in production, so it is only the fallback when
+    /// ImageMagick's `import` is missing.
     pub async fn screenshot_to(&self, path: &Path) -> Result<()> {
         self.two_frames().await?;
-        self.driver.screenshot(path).await?;
+        let x = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(Duration::from_secs(20), x).await {
+            Ok(Ok(out)) if out.status.success() => return Ok(()),
+            Ok(Ok(out)) => eprintln!(
+                "e2e: import failed ({}); trying WebDriver's screenshot",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Ok(Err(e)) => eprintln!("e2e: no import ({e}); trying WebDriver's screenshot"),
+            Err(_) => bail!("screenshot with import timed out after 20 s"),
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.driver.screenshot(path))
+            .await
+            .map_err(|_| anyhow!("WebDriver screenshot timed out after 30 s"))??;
         Ok(())
     }
 

@@ -282,7 +282,7 @@ impl Engine {
         let feedback: Vec<PromptFeedback> = conn
             .prepare_cached(
                 "SELECT prompt_key, kind, verdict, created_at FROM prompt_feedback
-                 WHERE customer_id = ?1 AND created_at < ?2",
+                 WHERE customer_id = ?1 AND created_at <= ?2",
             )?
             .query_map(params![customer, iso(now)], |r| {
                 Ok((
@@ -309,7 +309,7 @@ impl Engine {
         let events: Vec<OfferEvent> = conn
             .prepare_cached(
                 "SELECT offer_key, kind, outcome, created_at FROM offer_events
-                 WHERE customer_id = ?1 AND created_at < ?2",
+                 WHERE customer_id = ?1 AND created_at <= ?2",
             )?
             .query_map(params![customer, iso(now)], |r| {
                 Ok((
@@ -336,7 +336,7 @@ impl Engine {
         let points_balance: i64 = conn
             .prepare_cached(
                 "SELECT coalesce(sum(points), 0) FROM points_ledger
-                 WHERE customer_id = ?1 AND created_at < ?2",
+                 WHERE customer_id = ?1 AND created_at <= ?2",
             )?
             .query_row(params![customer, iso(now)], |r| r.get(0))?;
         let campaigns = load_campaigns(store, now.date_naive())?;
