@@ -269,6 +269,25 @@ async fn a_customer_list_is_checked_imported_and_imported_again() -> Result<()> 
         );
         app.screenshot("import-again").await?;
 
+        // ----- a file that is not there: the error is shown, nothing written
+        let missing = f.dir.path().join("not-exported-yet.csv");
+        app.paste_into("#import-paths", missing.to_str().context("temp path")?)
+            .await?;
+        click(app, "#import-start").await?;
+        let shown = app
+            .wait_for("#import-error-message", IMPORT_WAIT)
+            .await?
+            .text()
+            .await?;
+        ensure!(
+            shown.contains("not-exported-yet.csv"),
+            "the error message does not name the missing file: {shown:?}"
+        );
+        ensure!(
+            app.driver.find_all(By::Css("#import-report")).await?.is_empty(),
+            "a report is shown next to the error"
+        );
+
         // ----- close, and find an imported customer at the till
         click(app, "#import-cancel").await?;
         app.wait_gone("#import-dialog", WAIT).await?;

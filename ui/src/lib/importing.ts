@@ -120,7 +120,7 @@ export function reportHeadline(r: ImportReport, locale?: string): string {
   const n = (x: number) => count(x, locale);
   const rows = `${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'} read`;
   if (r.dry_run) {
-    return `Dry run: ${rows}; ${n(r.imported)} would be imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
+    return `Checked ${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'}: ${n(r.imported)} would be imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
   }
   const verb = r.cancelled ? 'Import cancelled' : 'Import finished';
   return `${verb}: ${rows}; ${n(r.imported)} imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
@@ -141,6 +141,7 @@ export function createdLine(r: ImportReport, locale?: string): string {
 /** Seconds an import took, compactly ("0.4 s", "12 s", "3 min 05 s"). */
 export function formatSeconds(secs: number): string {
   if (!Number.isFinite(secs) || secs < 0) return '';
+  if (secs < 0.1) return 'under 0.1 s';
   if (secs < 10) return `${secs.toFixed(1)} s`;
   if (secs < 60) return `${Math.round(secs)} s`;
   const total = Math.round(secs);
