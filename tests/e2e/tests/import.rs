@@ -287,6 +287,7 @@ async fn a_customer_list_is_checked_imported_and_imported_again() -> Result<()> 
             app.driver.find_all(By::Css("#import-report")).await?.is_empty(),
             "a report is shown next to the error"
         );
+        app.screenshot("import-missing-file").await?;
 
         // ----- close, and find an imported customer at the till
         click(app, "#import-cancel").await?;
