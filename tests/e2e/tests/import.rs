@@ -308,3 +308,79 @@ async fn a_customer_list_is_checked_imported_and_imported_again() -> Result<()> 
     })
     .await
 }
+
+/// A long import shows its progress (rows of the estimate, rows/s, time
+/// left, the file) and stops after the batch in progress when cancelled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_import_shows_progress_and_can_be_cancelled() -> Result<()> {
+    e2e_or_skip!();
+    let f = Fixture::build()?;
+    let csv = f.dir.path().join("big-customer-list.csv");
+    const ROWS: i64 = 400_000;
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+        writeln!(w, "external_ref,given_name,family_name,phone,email,card")?;
+        for i in 0..ROWS {
+            writeln!(
+                w,
+                "BIG-{i},Given{i},Family{i},(802) 555-{:04},g{i}@example.com,",
+                i % 10_000
+            )?;
+        }
+        w.flush()?;
+    }
+    let csv_path = csv.to_str().context("temp path is not UTF-8")?.to_string();
+    let before = customers_in_db(&f)?;
+
+    with_app("import_cancel", &f.db, async |app| {
+        click(app, "#import-open").await?;
+        app.wait_for("#import-dialog[open]", WAIT).await?;
+        app.paste_into("#import-paths", &csv_path).await?;
+        choose_mapping(app, "customers").await?;
+        set_dry_run(app, true).await?;
+        click(app, "#import-start").await?;
+        // The first batch's progress (batches are 100,000 rows).
+        app.wait_js(
+            "progress after the first batch",
+            "(() => { const p = document.getElementById('import-progress'); \
+              return p && Number(p.dataset.rowsDone) > 0; })()",
+            IMPORT_WAIT,
+        )
+        .await?;
+        let text = app.text_of("#import-progress").await?;
+        ensure!(
+            text.contains("rows/s") && text.contains("big-customer-list.csv"),
+            "the progress does not show the rate and the file: {text:?}"
+        );
+        app.screenshot("import-progress").await?;
+        click(app, "#import-cancel").await?;
+        let v = app
+            .wait_js(
+                "the cancelled import's report",
+                "(() => { const r = document.getElementById('import-report'); \
+                  return r && !document.getElementById('import-progress') \
+                    ? [r.dataset.cancelled, Number(r.dataset.rows)] : null; })()",
+                IMPORT_WAIT,
+            )
+            .await?;
+        ensure!(
+            v[0].as_str() == Some("true"),
+            "the report is not marked cancelled: {v:?}"
+        );
+        let rows = v[1].as_i64().unwrap_or(-1);
+        ensure!(
+            rows > 0 && rows < ROWS,
+            "a cancelled import read {rows} of {ROWS} rows"
+        );
+        let text = app.text_of("#import-report").await?;
+        ensure!(
+            text.contains("Cancelled") && text.contains("stopped early"),
+            "the report does not say cancelled / dry run: {text:?}"
+        );
+        ensure!(customers_in_db(&f)? == before, "a dry run wrote customers");
+        app.screenshot("import-cancelled").await?;
+        Ok(())
+    })
+    .await
+}

@@ -131,6 +131,7 @@ describe('report lines', () => {
       'Checked 4 rows: 3 would be imported, 0 already present, 1 rejected.',
     );
     expect(reportHeadline(report({ cancelled: true }), 'en-US')).toMatch(/^Import cancelled/);
+    expect(reportHeadline(report({ cancelled: true, dry_run: true }), 'en-US')).toMatch(/^Checked 4 rows \(stopped early\):/);
   });
   it('lists what was added', () => {
     expect(createdLine(report({}), 'en-US')).toBe('3 customers');

@@ -120,7 +120,8 @@ export function reportHeadline(r: ImportReport, locale?: string): string {
   const n = (x: number) => count(x, locale);
   const rows = `${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'} read`;
   if (r.dry_run) {
-    return `Checked ${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'}: ${n(r.imported)} would be imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
+    const early = r.cancelled ? ' (stopped early)' : '';
+    return `Checked ${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'}${early}: ${n(r.imported)} would be imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
   }
   const verb = r.cancelled ? 'Import cancelled' : 'Import finished';
   return `${verb}: ${rows}; ${n(r.imported)} imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
