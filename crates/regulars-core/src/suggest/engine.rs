@@ -279,60 +279,48 @@ impl Engine {
                 })
             })
             .collect();
-        let feedback: Vec<PromptFeedback> = conn
-            .prepare_cached(
-                "SELECT prompt_key, kind, verdict, created_at FROM prompt_feedback
-                 WHERE customer_id = ?1 AND created_at <= ?2",
-            )?
-            .query_map(params![customer, iso(now)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .filter_map(|r| r.ok())
-            .filter_map(|(key, kind, verdict, at)| {
-                Some(PromptFeedback {
-                    key,
-                    kind: prompt_kind(&kind)?,
-                    verdict: if verdict == "used" {
-                        PromptVerdict::Used
-                    } else {
-                        PromptVerdict::NotRelevant
-                    },
-                    at: unix(&at)?,
-                })
+        let feedback: Vec<PromptFeedback> = recorded(
+            conn,
+            "SELECT prompt_key, kind, verdict, created_at FROM prompt_feedback
+             WHERE customer_id = ?1 AND created_at <= ?2",
+            customer,
+            now,
+        )?
+        .into_iter()
+        .filter_map(|(key, kind, verdict, at)| {
+            Some(PromptFeedback {
+                key,
+                kind: prompt_kind(&kind)?,
+                verdict: if verdict == "used" {
+                    PromptVerdict::Used
+                } else {
+                    PromptVerdict::NotRelevant
+                },
+                at: unix(&at)?,
             })
-            .collect();
-        let events: Vec<OfferEvent> = conn
-            .prepare_cached(
-                "SELECT offer_key, kind, outcome, created_at FROM offer_events
-                 WHERE customer_id = ?1 AND created_at <= ?2",
-            )?
-            .query_map(params![customer, iso(now)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .filter_map(|r| r.ok())
-            .filter_map(|(key, kind, outcome, at)| {
-                Some(OfferEvent {
-                    key,
-                    kind: offer_kind(&kind)?,
-                    outcome: match outcome.as_str() {
-                        "shown" => OfferOutcome::Shown,
-                        "accepted" => OfferOutcome::Accepted,
-                        _ => OfferOutcome::Declined,
-                    },
-                    at: unix(&at)?,
-                })
+        })
+        .collect();
+        let events: Vec<OfferEvent> = recorded(
+            conn,
+            "SELECT offer_key, kind, outcome, created_at FROM offer_events
+             WHERE customer_id = ?1 AND created_at <= ?2",
+            customer,
+            now,
+        )?
+        .into_iter()
+        .filter_map(|(key, kind, outcome, at)| {
+            Some(OfferEvent {
+                key,
+                kind: offer_kind(&kind)?,
+                outcome: match outcome.as_str() {
+                    "shown" => OfferOutcome::Shown,
+                    "accepted" => OfferOutcome::Accepted,
+                    _ => OfferOutcome::Declined,
+                },
+                at: unix(&at)?,
             })
-            .collect();
+        })
+        .collect();
         let points_balance: i64 = conn
             .prepare_cached(
                 "SELECT coalesce(sum(points), 0) FROM points_ledger
@@ -418,4 +406,22 @@ pub fn load_campaigns(store: &Store, today: NaiveDate) -> Result<Vec<Campaign>> 
         out.push(c);
     }
     Ok(out)
+}
+
+/// Rows of (key, kind, verdict or outcome, created_at) the cashier recorded
+/// for `customer` up to `now`: prompt feedback and offer events share this
+/// shape.
+fn recorded(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String, String, String)>> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(params![customer, iso(now)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .filter_map(|r| r.ok())
+        .collect())
 }
