@@ -112,7 +112,7 @@ async fn choose_mapping(app: &App, value: &str) -> Result<()> {
     // select would open WebKitGTK's native popup, which blocks the session.
     let option = app
         .driver
-        .find(By::Css(&format!("#import-mapping option[value='{value}']")))
+        .find(By::Css(format!("#import-mapping option[value='{value}']")))
         .await?;
     option.click().await?;
     let chosen = app
