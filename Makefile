@@ -36,17 +36,24 @@ lint: ui
 	cargo clippy --workspace --all-targets -- -D warnings
 	cd ui && npm run check
 
+TEST_LOG := target/test-results.log
+
 test-ui: setup
 	cd ui && npm test
 
 test-rust: app
-	cargo test --workspace --exclude regulars-e2e
+	mkdir -p target
+	cargo test --workspace --exclude regulars-e2e 2>&1 | tee -a $(TEST_LOG)
 
 test-e2e: app
-	REGULARS_E2E=1 $(XVFB) cargo test -p regulars-e2e -- --test-threads=1
+	mkdir -p target
+	REGULARS_E2E=1 $(XVFB) cargo test -p regulars-e2e --tests -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
 
-test: lint test-ui test-rust test-e2e
-	@echo "make test: all checks passed"
+# Every check, then one closing line with the Rust test totals.
+test:
+	@mkdir -p target && rm -f $(TEST_LOG)
+	$(MAKE) lint test-ui test-rust test-e2e
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "make test: all checks passed\n%d passed, %d failed\n", p, f }' $(TEST_LOG)
 
 # Regenerate ui/src/bindings from the Rust model (commit the result).
 bindings:
