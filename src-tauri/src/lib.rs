@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use regulars_core::ids::{CustomerId, ProductId, SaleId};
-use regulars_core::import::{self, ImportReport, Progress};
+use regulars_core::import::{ImportReport, Progress};
 use regulars_core::model::{
     ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, OfferKind,
     OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind, PromptVerdict, Sale,
@@ -263,56 +263,10 @@ fn run_import(
     dry_run: bool,
 ) -> regulars_core::Result<ImportReport> {
     let files: Vec<PathBuf> = paths.iter().map(|p| PathBuf::from(p.trim())).collect();
-    let reports = r
-        .store()
-        .path()
-        .parent()
-        .map(|d| d.join("import-reports"))
-        .unwrap_or_else(|| PathBuf::from("import-reports"));
-    std::fs::create_dir_all(&reports).map_err(|source| regulars_core::Error::Io {
-        path: reports.display().to_string(),
-        source,
-    })?;
-    let opts = import::ImportOptions {
-        dry_run,
-        error_report: Some(reports.join(format!("errors-{}.csv", chrono_stamp()))),
-        ..Default::default()
-    };
     let mut on_progress = |p: &Progress| {
         *imports.progress.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
     };
-    let report = if mapping == "completejourney" {
-        let dir = files.first().cloned().unwrap_or_default();
-        import::complete_journey(
-            r.store_mut(),
-            &dir,
-            &opts,
-            &mut on_progress,
-            &imports.cancel,
-        )?
-    } else {
-        let m = import::Mapping::load(mapping)?;
-        import::with_mapping(
-            r.store_mut(),
-            &m,
-            &files,
-            &opts,
-            &mut on_progress,
-            &imports.cancel,
-        )?
-    };
-    if !dry_run {
-        r.rebuild_index()?;
-    }
-    Ok(report)
-}
-
-/// A file-name-safe timestamp, from the clock the store uses.
-fn chrono_stamp() -> String {
-    regulars_core::store::now_iso()
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect()
+    r.import_files(&files, mapping, dry_run, &mut on_progress, &imports.cancel)
 }
 
 #[tauri::command]

@@ -397,6 +397,49 @@ impl Regulars {
         )
     }
 
+    /// Imports history files through `mapping` (a built-in profile name or
+    /// a TOML mapping file; "completejourney" takes the data set's folder as
+    /// the one path). Rejected rows go to a CSV report in `import-reports/`
+    /// beside the store, named in the result. Search sees the imported
+    /// customers as soon as this returns.
+    pub fn import_files(
+        &mut self,
+        files: &[std::path::PathBuf],
+        mapping: &str,
+        dry_run: bool,
+        progress: &mut dyn FnMut(&crate::import::Progress),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<crate::import::ImportReport> {
+        use crate::import;
+        let reports = self
+            .store
+            .path()
+            .parent()
+            .map(|d| d.join("import-reports"))
+            .unwrap_or_else(|| "import-reports".into());
+        std::fs::create_dir_all(&reports).map_err(|source| Error::Io {
+            path: reports.display().to_string(),
+            source,
+        })?;
+        let stamp: String = now_iso().chars().filter(char::is_ascii_digit).collect();
+        let opts = import::ImportOptions {
+            dry_run,
+            error_report: Some(reports.join(format!("errors-{stamp}.csv"))),
+            ..Default::default()
+        };
+        let report = if mapping == "completejourney" {
+            let dir = files.first().cloned().unwrap_or_default();
+            import::complete_journey(self.store_mut(), &dir, &opts, progress, cancel)?
+        } else {
+            let m = import::Mapping::load(mapping)?;
+            import::with_mapping(self.store_mut(), &m, files, &opts, progress, cancel)?
+        };
+        if !dry_run {
+            self.rebuild_index()?;
+        }
+        Ok(report)
+    }
+
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.info()?.customers == 0)
     }
