@@ -591,13 +591,22 @@ impl Store {
             .collect())
     }
 
+    /// Visits (sales that are not refunds) and the latest one's time: what
+    /// summaries show and what ranks regulars first.
+    pub fn visits(&self, id: CustomerId) -> Result<(u32, Option<String>)> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*), max(completed_at) FROM sales
+                 WHERE customer_id = ?1 AND refund_of IS NULL",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
     /// The search document of one customer (after an edit or a sale).
     pub fn search_doc(&self, id: CustomerId) -> Result<SearchDoc> {
         let c = self.customer(id)?;
-        let (visits, last): (u32, Option<String>) = self.conn.prepare_cached(
-            "SELECT count(*), max(completed_at) FROM sales WHERE customer_id = ?1 AND refund_of IS NULL",
-        )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (visits, last) = self.visits(id)?;
         Ok(SearchDoc {
             id,
             given_name: c.given_name,

@@ -20,13 +20,7 @@ pub const FAVOURITES: usize = 8;
 impl Store {
     pub fn summary(&self, id: CustomerId) -> Result<CustomerSummary> {
         let c = self.customer(id)?;
-        let (visits, last_visit): (u32, Option<String>) = self
-            .conn
-            .prepare_cached(
-                "SELECT count(*), max(completed_at) FROM sales
-                 WHERE customer_id = ?1 AND refund_of IS NULL",
-            )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (visits, last_visit) = self.visits(id)?;
         let card: Option<String> = self
             .conn
             .prepare_cached(
