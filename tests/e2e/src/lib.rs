@@ -20,6 +20,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
 pub mod fixture;
+pub mod axe;
 
 pub use fixture::{Fixture, Person};
 pub use thirtyfour::prelude::{By, Key, WebDriver, WebElement};
