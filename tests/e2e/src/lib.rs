@@ -312,6 +312,13 @@ fn pick_ports() -> Result<(u16, u16)> {
 // ---------------------------------------------------------------------------
 // The app
 
+/// Where the app's WebKit keeps local storage for a test on `db`.
+fn webview_data_dir(db: &Path) -> PathBuf {
+    db.parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("webview-data")
+}
+
 /// One app window on one store file, driven through WebDriver.
 pub struct App {
     pub driver: WebDriver,
@@ -348,6 +355,10 @@ impl App {
             ])
             // Also via the environment, in case a driver drops `args`.
             .env("REGULARS_DB", db)
+            // The window's own storage (this till's display and scanner
+            // settings) lives beside the store file, so tests never share it
+            // and a relaunch on the same file finds it again.
+            .env("XDG_DATA_HOME", webview_data_dir(db))
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

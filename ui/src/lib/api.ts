@@ -24,6 +24,19 @@ import type { OfferKind } from '../bindings/OfferKind';
 import type { OfferOutcome } from '../bindings/OfferOutcome';
 import type { ImportReport } from '../bindings/ImportReport';
 import type { Progress } from '../bindings/Progress';
+import type { Session } from '../bindings/Session';
+import type { Dashboard } from '../bindings/Dashboard';
+import type { DashboardChart } from '../bindings/DashboardChart';
+import type { OfferResults } from '../bindings/OfferResults';
+import type { SegmentReport } from '../bindings/SegmentReport';
+import type { OverdueCustomer } from '../bindings/OverdueCustomer';
+import type { ContactItem } from '../bindings/ContactItem';
+import type { ContactOutcome } from '../bindings/ContactOutcome';
+import type { DuplicatePair } from '../bindings/DuplicatePair';
+import type { MergeReceipt } from '../bindings/MergeReceipt';
+import type { CustomerEdit } from '../bindings/CustomerEdit';
+import type { Household } from '../bindings/Household';
+import type { ErasureReport } from '../bindings/ErasureReport';
 
 export type { ApiError, ErrorCode };
 
@@ -169,3 +182,61 @@ export const importProgress = (): Promise<Progress | null> => call('import_progr
 
 /** Asks the running import to stop after its current batch. */
 export const cancelImport = (): Promise<null> => call('cancel_import');
+
+// ----- staff and the owner's back office
+// Owner-only commands use the session the shell holds after `unlock`; the
+// UI never passes a PIN or a session around.
+
+/** Unlocks with a PIN (cashier or owner); the shell keeps the session. */
+export const unlock = (pin: string): Promise<Session> => call('unlock', { pin });
+
+/** Forgets the unlocked session (back to the till). */
+export const lock = (): Promise<null> => call('lock');
+
+export const dashboard = (from: string, to: string): Promise<Dashboard> => call('dashboard', { from, to });
+
+/** Saves one dashboard chart's figures as CSV in the exports folder; gives the file's path. */
+export const exportDashboardChart = (chart: DashboardChart, from: string, to: string): Promise<string> =>
+  call('export_dashboard_chart', { chart, from, to });
+
+export const offerResults = (from: string, to: string): Promise<OfferResults> => call('offer_results', { from, to });
+
+/** Segments as of a day (null = today) and their month-by-month counts. */
+export const segments = (asOf: string | null): Promise<SegmentReport> => call('segments', { asOf });
+
+export const overdue = (asOf: string | null, limit: number): Promise<OverdueCustomer[]> =>
+  call('overdue', { asOf, limit });
+
+export const contactList = (): Promise<ContactItem[]> => call('contact_list');
+
+export const recordContactOutcome = (customerId: string, reasonKey: string, outcome: ContactOutcome): Promise<null> =>
+  call('record_contact_outcome', { customerId, reasonKey, outcome });
+
+/** Saves this week's contact list as CSV (mail-merge); gives the file's path. */
+export const exportContacts = (): Promise<string> => call('export_contacts');
+
+export const duplicatePairs = (limit: number): Promise<DuplicatePair[]> => call('duplicate_pairs', { limit });
+
+export const dismissDuplicate = (a: string, b: string): Promise<null> => call('dismiss_duplicate', { a, b });
+
+export const mergeCustomers = (survivorId: string, mergedId: string): Promise<MergeReceipt> =>
+  call('merge_customers', { survivorId, mergedId });
+
+export const undoMerge = (mergeId: string): Promise<Profile> => call('undo_merge', { mergeId });
+
+export const updateCustomer = (id: string, edit: CustomerEdit): Promise<Profile> =>
+  call('update_customer', { id, edit });
+
+export const createHousehold = (name: string, members: string[]): Promise<Household> =>
+  call('create_household', { name, members });
+
+export const setHousehold = (customerId: string, householdId: string | null): Promise<Profile> =>
+  call('set_household', { customerId, householdId });
+
+export const retireNote = (noteId: string): Promise<null> => call('retire_note', { noteId });
+
+/** Saves everything held about a customer as JSON in the exports folder; gives the file's path. */
+export const exportCustomer = (id: string): Promise<string> => call('export_customer', { id });
+
+/** Erases a customer on request (personal data everywhere; sales stay as anonymous totals). */
+export const eraseCustomer = (id: string): Promise<ErasureReport> => call('erase_customer', { id });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScanDetector, type ScanEvent, type KeyModifiers } from './scanner';
+import { ScanDetector, stripAffixes, type ScanEvent, type KeyModifiers } from './scanner';
 
 /** Feeds keys at given gaps (ms) and returns the scans seen. */
 function play(d: ScanDetector, keys: Array<[string, number, KeyModifiers?]>, t0 = 1000): ScanEvent[] {
@@ -168,5 +168,24 @@ describe('ScanDetector', () => {
     const evs = play(d, burst('98765', 2, 10), 0);
     const scan = evs.find((e) => e.kind === 'scan');
     expect(scan).toEqual({ kind: 'scan', code: '98765', startedAt: 10 });
+  });
+});
+
+describe('scanner settings', () => {
+  function burst(d: ScanDetector, keys: string[], t0 = 1000, gap = 5) {
+    let r: ScanEvent = { kind: 'other' };
+    keys.forEach((k, i) => (r = d.feed(k, t0 + i * gap)));
+    return r;
+  }
+  it('ends a code with Tab when configured, and not with Enter then', () => {
+    const tab = new ScanDetector({ terminator: 'Tab' });
+    expect(burst(tab, [...'2900000000018', 'Tab'])).toMatchObject({ kind: 'scan', code: '2900000000018' });
+    const tab2 = new ScanDetector({ terminator: 'Tab' });
+    expect(burst(tab2, [...'2900000000018', 'Enter']).kind).toBe('other');
+  });
+  it('strips a configured prefix and suffix', () => {
+    const d = new ScanDetector({ prefix: ']E0', suffix: '#' });
+    expect(burst(d, [...']E02900000000018#', 'Enter'])).toMatchObject({ kind: 'scan', code: '2900000000018' });
+    expect(stripAffixes('12345', ']E0', '#')).toBe('12345');
   });
 });

@@ -57,6 +57,12 @@ export interface ScannerOptions {
    * from an input method, a macro or a test driver) do not.
    */
   requireDigit: boolean;
+  /** The key the scanner ends a code with: Enter (the usual) or Tab. */
+  terminator: 'Enter' | 'Tab';
+  /** Characters some scanners send before every code (e.g. an AIM id "]E0"); removed from the code. */
+  prefix: string;
+  /** Characters some scanners send after every code, before the terminator; removed from the code. */
+  suffix: string;
 }
 
 export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
@@ -67,7 +73,18 @@ export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = {
   minIdleBeforeMs: SCAN_MIN_IDLE_BEFORE_MS,
   minLength: SCAN_MIN_LENGTH,
   requireDigit: true,
+  terminator: 'Enter',
+  prefix: '',
+  suffix: '',
 };
+
+/** The code with the scanner's configured prefix and suffix taken off (when present). */
+export function stripAffixes(code: string, prefix: string, suffix: string): string {
+  let c = code;
+  if (prefix && c.startsWith(prefix)) c = c.slice(prefix.length);
+  if (suffix && c.endsWith(suffix)) c = c.slice(0, c.length - suffix.length);
+  return c;
+}
 
 /**
  * What one key meant:
@@ -164,7 +181,7 @@ export class ScanDetector {
       return { kind: 'other' };
     }
     const gap = at - this.lastAt;
-    if (key === 'Enter') {
+    if (key === this.options.terminator) {
       const isScan =
         !mods.ctrl &&
         !mods.alt &&
@@ -181,7 +198,10 @@ export class ScanDetector {
       const joins = isScan && p !== null && (this.lastAt - p.at) / code.length < this.options.maxGapMs;
       this.reset();
       if (!isScan) return { kind: 'other' };
-      return joins && p ? { kind: 'scan', code: p.key + code, startedAt: p.at, prefixed: true } : { kind: 'scan', code, startedAt };
+      const { prefix, suffix } = this.options;
+      return joins && p
+        ? { kind: 'scan', code: stripAffixes(p.key + code, prefix, suffix), startedAt: p.at, prefixed: true }
+        : { kind: 'scan', code: stripAffixes(code, prefix, suffix), startedAt };
     }
     if (!isPrintable(key) || mods.ctrl || mods.alt || mods.meta) {
       this.reset();

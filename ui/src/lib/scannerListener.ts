@@ -21,6 +21,8 @@ export interface ScanHit {
   code: string;
   /** When the terminating Enter was pressed, on the performance.now() clock. */
   enterAt: number;
+  /** When the burst's first key arrived (same clock): the settings' scan test shows the speed. */
+  startedAt: number;
   /** The element that had focus when the burst began (restored already). */
   focused: Element | null;
   /**
@@ -136,7 +138,7 @@ export function installScannerListener(
         if (focused instanceof HTMLElement && focused !== document.activeElement && focused.isConnected) {
           focused.focus();
         }
-        onScan({ code: r.code, enterAt, focused, target: scanTarget });
+        onScan({ code: r.code, enterAt, startedAt: r.startedAt, focused, target: scanTarget });
         return;
       }
       case 'other':
