@@ -21,6 +21,7 @@ pub mod loyalty;
 pub mod model;
 pub mod people;
 pub mod regulars;
+pub mod review;
 pub mod rng;
 pub mod search;
 pub mod store;

@@ -55,6 +55,22 @@ fn export_all(dir: &Path) {
         Offer,
         OfferOutcome,
         Suggestions,
+        CustomerSegment,
+        SegmentCount,
+        SegmentSnapshot,
+        SegmentReport,
+        OverdueCustomer,
+        PeriodTotals,
+        TrendPoint,
+        SegmentRevenue,
+        Dashboard,
+        DashboardChart,
+        OfferResult,
+        PromptResult,
+        OfferResults,
+        ContactReason,
+        ContactItem,
+        ContactOutcome,
     );
 }
 

@@ -37,12 +37,15 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_import.sql")),
         M::up(include_str!("../../migrations/0003_suggestions.sql")),
         M::up(include_str!("../../migrations/0004_visit_index.sql")),
+        // 0005 is another branch's (staff); this one is placed after 0004
+        // until that merges, then it follows 0005.
+        M::up(include_str!("../../migrations/0006_review.sql")),
     ])
 });
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    4
+    5
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it
