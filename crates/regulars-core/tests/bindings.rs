@@ -55,6 +55,15 @@ fn export_all(dir: &Path) {
         Offer,
         OfferOutcome,
         Suggestions,
+        Viewer,
+        NoteEdit,
+        Address,
+        CustomerEdit,
+        Household,
+        DuplicateSide,
+        DuplicatePair,
+        MergeReceipt,
+        MovedRows,
     );
 }
 

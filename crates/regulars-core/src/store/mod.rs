@@ -9,6 +9,7 @@
 //! the in-memory search index (see [`crate::search`]), shipping the outbox.
 
 mod customers;
+mod manage;
 mod profile;
 mod sales;
 
@@ -37,12 +38,15 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_import.sql")),
         M::up(include_str!("../../migrations/0003_suggestions.sql")),
         M::up(include_str!("../../migrations/0004_visit_index.sql")),
+        // 0005 (staff), 0006 (review) come from other branches; the lead
+        // orders them on merge.
+        M::up(include_str!("../../migrations/0007_manage.sql")),
     ])
 });
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    4
+    5
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it
