@@ -18,6 +18,7 @@ pub mod export;
 pub mod ids;
 pub mod import;
 pub mod loyalty;
+pub mod manage;
 pub mod model;
 pub mod people;
 pub mod regulars;

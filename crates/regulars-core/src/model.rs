@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::card::{CardKind, CardNumber};
-use crate::ids::{CustomerId, HouseholdId, NoteId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, SaleId};
 
 /// One line in a list of customers: enough to tell two John Smiths apart.
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -78,6 +78,17 @@ impl Visibility {
     }
 }
 
+/// Who is looking at a profile: decides which notes they see. (A plain
+/// role for now; the staff/session work maps its roles onto this.)
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Viewer {
+    /// A cashier: staff notes that have not expired.
+    Staff,
+    /// The owner: every note not retired, expired ones too (to tidy up).
+    Owner,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
 pub struct Note {
     pub id: NoteId,
@@ -87,6 +98,10 @@ pub struct Note {
     /// ISO date on which the note wants a follow-up question.
     pub follow_up_on: Option<String>,
     pub created_at: String,
+    /// ISO date from which the note is hidden from the till and prompts.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -95,6 +110,92 @@ pub struct NewNote {
     pub author: String,
     pub visibility: Visibility,
     pub follow_up_on: Option<String>,
+    /// ISO date from which the note no longer shows (optional).
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
+}
+
+/// The owner's edit of a note (the author stays who wrote it).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct NoteEdit {
+    pub body: String,
+    pub visibility: Visibility,
+    pub follow_up_on: Option<String>,
+    pub expires_on: Option<String>,
+}
+
+/// A postal address; every part optional.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+}
+
+/// The customer edit form: the whole customer as it should now be. The same
+/// rules as enrolment apply; only the fields that changed are recorded.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct CustomerEdit {
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub birthday: Option<String>,
+    pub marketing_consent: bool,
+    pub external_ref: Option<String>,
+    pub address: Address,
+}
+
+/// A household with its members.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Household {
+    pub id: HouseholdId,
+    pub name: String,
+    pub members: Vec<HouseholdMember>,
+}
+
+/// One side of a possible duplicate, for side-by-side review.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicateSide {
+    pub summary: CustomerSummary,
+    pub phones: Vec<String>,
+    pub address: Address,
+    pub points_balance: i64,
+    /// Every card, retired ones too.
+    pub cards: Vec<CardNumber>,
+}
+
+/// Two customers who may be one person, with the evidence, best first.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicatePair {
+    pub a: DuplicateSide,
+    pub b: DuplicateSide,
+    /// 0-100; higher is more likely the same person.
+    pub score: f32,
+    /// Human-readable reasons ("same phone ...4567", "Bob is a nickname of Robert").
+    pub evidence: Vec<String>,
+}
+
+/// What a merge did; `merge_id` is what an undo takes.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MergeReceipt {
+    pub merge_id: MergeId,
+    pub survivor_id: CustomerId,
+    pub merged_id: CustomerId,
+    /// Rows moved to the survivor, per kind ("sales" -> 12).
+    pub moved: Vec<MovedRows>,
+    /// Survivor fields that were empty and were filled from the merged one.
+    pub filled: Vec<String>,
+    pub merged_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MovedRows {
+    pub what: String,
+    pub rows: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -143,6 +244,7 @@ pub struct Profile {
     pub recent_visits: Vec<Visit>,
     pub notes: Vec<Note>,
     pub points_balance: i64,
+    pub address: Address,
 }
 
 /// What the enrolment form sends.

@@ -71,6 +71,15 @@ fn export_all(dir: &Path) {
         ContactReason,
         ContactItem,
         ContactOutcome,
+        Viewer,
+        NoteEdit,
+        Address,
+        CustomerEdit,
+        Household,
+        DuplicateSide,
+        DuplicatePair,
+        MergeReceipt,
+        MovedRows,
     );
 }
 
