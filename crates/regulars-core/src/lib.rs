@@ -23,6 +23,7 @@ pub mod people;
 pub mod regulars;
 pub mod rng;
 pub mod search;
+pub mod staff;
 pub mod store;
 pub mod suggest;
 

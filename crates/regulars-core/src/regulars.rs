@@ -18,6 +18,9 @@ use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
 use crate::{Error, Result};
 
+mod protect;
+pub use protect::DEFAULT_BACKUPS_KEPT;
+
 /// Most results a search returns, whatever the caller asks.
 pub const MAX_RESULTS: usize = 50;
 
@@ -27,6 +30,8 @@ pub struct Regulars {
     index: SearchIndex,
     /// The suggestions engine, built on first use and kept current by sales.
     suggest: Option<crate::suggest::engine::Engine>,
+    /// Argon2 cost for new PIN hashes (tests use a cheap one).
+    pin_cost: crate::staff::PinCost,
 }
 
 impl Regulars {
@@ -44,6 +49,7 @@ impl Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
+            pin_cost: crate::staff::PinCost::DEFAULT,
         };
         r.rebuild_index()?;
         Ok(r)

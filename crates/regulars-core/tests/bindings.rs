@@ -55,6 +55,12 @@ fn export_all(dir: &Path) {
         Offer,
         OfferOutcome,
         Suggestions,
+        Role,
+        Session,
+        StaffMember,
+        AuditEntry,
+        ErasureReport,
+        BackupReport,
     );
 }
 

@@ -8,9 +8,13 @@
 //! Does not own: ranking or any other decision (pure functions elsewhere),
 //! the in-memory search index (see [`crate::search`]), shipping the outbox.
 
+pub(crate) mod audit;
+pub mod backup;
 mod customers;
+mod erase;
 mod profile;
 mod sales;
+pub(crate) mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -29,7 +33,7 @@ pub use sales::receipt_html;
 
 /// `PRAGMA application_id` of a Regulars store ("REGU"): lets us refuse to
 /// open, and so never modify, some other program's SQLite file.
-const APPLICATION_ID: i64 = 0x5245_4755;
+pub(crate) const APPLICATION_ID: i64 = 0x5245_4755;
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
@@ -37,12 +41,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_import.sql")),
         M::up(include_str!("../../migrations/0003_suggestions.sql")),
         M::up(include_str!("../../migrations/0004_visit_index.sql")),
+        M::up(include_str!("../../migrations/0005_staff_audit.sql")),
     ])
 });
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    4
+    5
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it
