@@ -3,6 +3,7 @@
 
 mod bench;
 mod import_cmd;
+mod protect_cmd;
 mod suggest;
 
 use std::path::{Path, PathBuf};
@@ -105,6 +106,44 @@ enum Cmd {
         #[command(subcommand)]
         cmd: import_cmd::ImportCmd,
     },
+    /// Back the store up (online, while the till runs) into DEST: a file,
+    /// or a folder where it is named by the time.
+    Backup { dest: PathBuf },
+    /// Replace the store with the backup SRC after verifying it; the old
+    /// file is kept as <db>.before-restore. Close the app first.
+    Restore { src: PathBuf },
+    /// Staff and PINs (PINs come from REGULARS_PIN / REGULARS_NEW_PIN).
+    Staff {
+        #[command(subcommand)]
+        cmd: protect_cmd::StaffCmd,
+    },
+    /// The audit log (as the owner: --as NAME, PIN in REGULARS_PIN).
+    Audit {
+        #[arg(long = "as")]
+        as_name: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything held about one customer, as JSON (as the owner).
+    ExportCustomer {
+        /// Customer id or external reference.
+        id_or_ref: String,
+        #[arg(long = "as")]
+        as_name: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase one customer on their request (as the owner): personal data
+    /// removed everywhere, sales kept as anonymous totals.
+    Erase {
+        /// Customer id or external reference.
+        id_or_ref: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -167,6 +206,11 @@ enum BenchCmd {
         sales: usize,
         #[arg(long, default_value_t = 30)]
         lines: usize,
+    },
+    /// PIN unlock time with the production Argon2 cost (scratch store).
+    Pin {
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
     },
 }
 
@@ -321,6 +365,23 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => suggest::eval_offers(&data, k, validation, tune, params.as_deref(), train)?,
         Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
+        Cmd::Backup { dest } => protect_cmd::backup(&cli.db, &dest)?,
+        Cmd::Restore { src } => protect_cmd::restore(&cli.db, &src)?,
+        Cmd::Staff { cmd } => protect_cmd::staff(&cli.db, cmd)?,
+        Cmd::Audit {
+            as_name,
+            limit,
+            json,
+        } => protect_cmd::audit(&cli.db, &as_name, limit, json)?,
+        Cmd::ExportCustomer {
+            id_or_ref,
+            as_name,
+            out,
+        } => protect_cmd::export_customer(&cli.db, &as_name, &id_or_ref, out)?,
+        Cmd::Erase { id_or_ref, as_name } => protect_cmd::erase(&cli.db, &as_name, &id_or_ref)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Pin { rounds },
+        } => protect_cmd::bench_pin(rounds)?,
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },
         } => bench::recognition(&cli.db, customers, queries)?,

@@ -105,6 +105,12 @@ uuid_id!(
     /// One change recorded in the outbox for sync; globally unique.
     ChangeId, "change id");
 uuid_id!(
+    /// A staff member (owner or cashier) who unlocks the till with a PIN.
+    StaffId, "staff id");
+uuid_id!(
+    /// One entry of the audit log.
+    AuditId, "audit entry id");
+uuid_id!(
     /// This installation (a till). Chosen once, at store creation.
     DeviceId, "device id");
 

@@ -25,6 +25,7 @@ pub mod regulars;
 pub mod review;
 pub mod rng;
 pub mod search;
+pub mod staff;
 pub mod store;
 pub mod suggest;
 

@@ -751,3 +751,106 @@ impl ContactOutcome {
         }
     }
 }
+
+/// What a staff member may do. Cashiers run the till; the owner also sees
+/// the owner screens, exports, merges, erases and manages staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Cashier,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Cashier => "cashier",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "cashier" => Some(Role::Cashier),
+            _ => None,
+        }
+    }
+}
+
+/// Proof that someone unlocked the till with their PIN. Only
+/// `Regulars::unlock` (and first-run set-up) makes one: there is no public
+/// constructor and no `Deserialize`, so the shell keeps the session it was
+/// given and the UI cannot forge one. Owner-only methods take `&Session`.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+pub struct Session {
+    pub(crate) staff_id: crate::ids::StaffId,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+}
+
+impl Session {
+    pub fn staff_id(&self) -> crate::ids::StaffId {
+        self.staff_id
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// Refuses unless this is the owner's session; `what` completes "only
+    /// the owner can ...".
+    pub fn require_owner(&self, what: &'static str) -> crate::Result<()> {
+        if self.role == Role::Owner {
+            Ok(())
+        } else {
+            Err(crate::Error::OwnerOnly { what })
+        }
+    }
+}
+
+/// A person on the unlock screen (no PIN data beyond whether they are
+/// locked out right now).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct StaffMember {
+    pub id: crate::ids::StaffId,
+    pub name: String,
+    pub role: Role,
+    /// ISO time until which PIN entry is refused, if locked out now.
+    pub locked_until: Option<String>,
+}
+
+/// One line of the owner's audit log. `detail` holds ids and counts only.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub staff_id: Option<crate::ids::StaffId>,
+    /// The staff member's name now (None for the system or removed staff).
+    pub staff_name: Option<String>,
+    /// "unlock", "pin_set", "pin_reset", "export", "erase", "merge",
+    /// "backup", "restore", "staff_add", "owner_setup".
+    pub action: String,
+    pub subject_id: Option<String>,
+    pub detail: String,
+}
+
+/// What an erasure removed (counts only: the person is gone).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct ErasureReport {
+    pub customer_id: CustomerId,
+    /// Rows deleted per table ("notes": 3, ...).
+    pub deleted: std::collections::BTreeMap<String, u64>,
+    /// Sales kept as anonymous totals (customer link removed).
+    pub sales_anonymised: u64,
+    /// Queued sync changes removed or scrubbed of the person.
+    pub outbox_scrubbed: u64,
+}
+
+/// A backup written, or a restore done.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct BackupReport {
+    pub path: String,
+    pub bytes: u64,
+    pub customers: u64,
+    pub sales: u64,
+}

@@ -19,6 +19,10 @@ use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
 use crate::{Error, Result};
 
+mod owner;
+mod protect;
+pub use protect::DEFAULT_BACKUPS_KEPT;
+
 /// Most results a search returns, whatever the caller asks.
 pub const MAX_RESULTS: usize = 50;
 
@@ -28,6 +32,8 @@ pub struct Regulars {
     index: SearchIndex,
     /// The suggestions engine, built on first use and kept current by sales.
     suggest: Option<crate::suggest::engine::Engine>,
+    /// Argon2 cost for new PIN hashes (tests use a cheap one).
+    pin_cost: crate::staff::PinCost,
 }
 
 impl Regulars {
@@ -45,6 +51,7 @@ impl Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
+            pin_cost: crate::staff::PinCost::DEFAULT,
         };
         r.rebuild_index()?;
         Ok(r)
@@ -529,10 +536,14 @@ impl Regulars {
     /// suggestion engine rebuilds on next use.
     pub fn merge_customers(
         &mut self,
+        session: &crate::model::Session,
         survivor: CustomerId,
         merged: CustomerId,
     ) -> Result<MergeReceipt> {
-        let receipt = self.store.merge_customers(survivor, merged)?;
+        session.require_owner("merge customers")?;
+        let receipt = self
+            .store
+            .merge_customers(survivor, merged, Some(session.staff_id()))?;
         self.index.remove(merged);
         self.index.upsert(self.store.search_doc(survivor)?);
         self.suggest = None;
@@ -541,8 +552,13 @@ impl Regulars {
 
     /// Undoes a merge exactly, or refuses (nothing changed) when the rows
     /// it moved changed since. Returns the restored customer's profile.
-    pub fn undo_merge(&mut self, merge: MergeId) -> Result<Profile> {
-        let (survivor, merged) = self.store.undo_merge(merge)?;
+    pub fn undo_merge(
+        &mut self,
+        session: &crate::model::Session,
+        merge: MergeId,
+    ) -> Result<Profile> {
+        session.require_owner("undo a merge")?;
+        let (survivor, merged) = self.store.undo_merge(merge, Some(session.staff_id()))?;
         self.index.upsert(self.store.search_doc(survivor)?);
         self.index.upsert(self.store.search_doc(merged)?);
         self.suggest = None;

@@ -80,6 +80,12 @@ fn export_all(dir: &Path) {
         DuplicatePair,
         MergeReceipt,
         MovedRows,
+        Role,
+        Session,
+        StaffMember,
+        AuditEntry,
+        ErasureReport,
+        BackupReport,
     );
 }
 

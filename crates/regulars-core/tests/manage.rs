@@ -14,8 +14,15 @@ use regulars_core::{demo, ErrorCode, Regulars};
 
 fn open() -> (tempfile::TempDir, Regulars) {
     let dir = tempfile::tempdir().unwrap();
-    let r = Regulars::open(&dir.path().join("s.db")).unwrap();
+    let r = Regulars::open(&dir.path().join("s.db"))
+        .unwrap()
+        .with_pin_cost(regulars_core::staff::PinCost::FAST_FOR_TESTS);
     (dir, r)
+}
+
+/// The owner's session (merges need it); cheap PIN hashing for tests.
+fn boss(r: &mut Regulars) -> regulars_core::model::Session {
+    r.set_up_owner("Olive", "2468").unwrap()
 }
 
 fn draft(given: &str, family: &str, phone: &str) -> NewCustomer {
@@ -185,14 +192,14 @@ fn households_and_notes_with_visibility_and_expiry() {
     );
 }
 
-/// Every row of every table (but the outbox, which gains the merge and undo
-/// changes by design, and the merge journal itself), in a canonical order.
+/// Every row of every table (but the outbox and the audit log, which gain
+/// the merge and undo by design, and the merge journal itself), in a canonical order.
 fn dump(r: &Regulars) -> Vec<(String, Vec<String>)> {
     let conn = r.store().conn();
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_schema WHERE type = 'table'
-             AND name NOT IN ('outbox', 'sqlite_sequence', 'customer_merges') ORDER BY name",
+             AND name NOT IN ('outbox', 'sqlite_sequence', 'customer_merges', 'audit_log') ORDER BY name",
         )
         .unwrap()
         .query_map([], |x| x.get(0))
@@ -224,6 +231,7 @@ fn dump(r: &Regulars) -> Vec<(String, Vec<String>)> {
 #[test]
 fn merge_moves_everything_and_undo_restores_every_row() {
     let (_d, mut r) = open();
+    let owner = boss(&mut r);
     demo::generate(r.store_mut(), &demo::DemoConfig::new(40)).unwrap();
     r.rebuild_index().unwrap();
     let conn = r.store().conn();
@@ -274,7 +282,7 @@ fn merge_moves_everything_and_undo_restores_every_row() {
     let survivor_before = r.profile_for(survivor, Viewer::Owner).unwrap();
     let merged_before = r.profile_for(merged, Viewer::Owner).unwrap();
 
-    let receipt = r.merge_customers(survivor, merged).unwrap();
+    let receipt = r.merge_customers(&owner, survivor, merged).unwrap();
     let after = r.profile_for(survivor, Viewer::Owner).unwrap();
     assert_eq!(
         after.summary.visits,
@@ -328,7 +336,7 @@ fn merge_moves_everything_and_undo_restores_every_row() {
     let (_, op, _) = last_change(&r);
     assert_eq!(op, "merge");
 
-    let restored = r.undo_merge(receipt.merge_id).unwrap();
+    let restored = r.undo_merge(&owner, receipt.merge_id).unwrap();
     assert_eq!(restored.summary.id, merged);
     let undone = dump(&r);
     assert_eq!(before.len(), undone.len());
@@ -339,7 +347,7 @@ fn merge_moves_everything_and_undo_restores_every_row() {
     assert_eq!(r.profile_for(merged, Viewer::Owner).unwrap(), merged_before);
     // Once only.
     assert_eq!(
-        r.undo_merge(receipt.merge_id).unwrap_err().code(),
+        r.undo_merge(&owner, receipt.merge_id).unwrap_err().code(),
         ErrorCode::InvalidInput
     );
 }
@@ -347,6 +355,7 @@ fn merge_moves_everything_and_undo_restores_every_row() {
 #[test]
 fn undo_is_refused_when_the_survivor_changed_since() {
     let (_d, mut r) = open();
+    let owner = boss(&mut r);
     let a = r
         .enrol(&draft("Robert", "Smith", "312 555 0199"))
         .unwrap()
@@ -358,14 +367,14 @@ fn undo_is_refused_when_the_survivor_changed_since() {
         .summary
         .id;
     assert_eq!(
-        r.merge_customers(a, a).unwrap_err().code(),
+        r.merge_customers(&owner, a, a).unwrap_err().code(),
         ErrorCode::InvalidInput
     );
-    let receipt = r.merge_customers(a, b).unwrap();
+    let receipt = r.merge_customers(&owner, a, b).unwrap();
     let mut e = edit_of(&r, a);
     e.given_name = "Rob".into();
     r.update_customer(a, &e).unwrap();
-    let err = r.undo_merge(receipt.merge_id).unwrap_err();
+    let err = r.undo_merge(&owner, receipt.merge_id).unwrap_err();
     assert!(err.to_string().contains("edited after the merge"), "{err}");
     // Refused means untouched.
     assert_eq!(r.merged_into(b).unwrap(), Some(a));

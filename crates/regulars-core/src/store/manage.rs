@@ -717,6 +717,7 @@ impl Store {
         &mut self,
         survivor: CustomerId,
         merged: CustomerId,
+        by: Option<crate::ids::StaffId>,
     ) -> Result<MergeReceipt> {
         if survivor == merged {
             return Err(Error::Refused {
@@ -871,7 +872,13 @@ impl Store {
             }),
             &now,
         )?;
-        // audit: merge
+        super::audit::audit(
+            &tx,
+            by,
+            "merge",
+            Some(&survivor.to_string()),
+            &format!("merged {merged} into {survivor} (merge {merge_id})"),
+        )?;
         tx.commit()?;
         Ok(MergeReceipt {
             merge_id,
@@ -889,7 +896,11 @@ impl Store {
     /// survivor was edited or merged away since, or a moved row changed
     /// owner. Sales and other rows the survivor gained after the merge stay
     /// with the survivor. Returns (survivor, restored customer).
-    pub fn undo_merge(&mut self, merge_id: MergeId) -> Result<(CustomerId, CustomerId)> {
+    pub fn undo_merge(
+        &mut self,
+        merge_id: MergeId,
+        by: Option<crate::ids::StaffId>,
+    ) -> Result<(CustomerId, CustomerId)> {
         let now = now_iso();
         let tx = self.write()?;
         let (survivor, merged, undone, journal): (CustomerId, CustomerId, Option<String>, String) = tx
@@ -1025,7 +1036,13 @@ impl Store {
             &serde_json::json!({ "merge_id": merge_id, "survivor_id": survivor }),
             &now,
         )?;
-        // audit: undo merge
+        super::audit::audit(
+            &tx,
+            by,
+            "undo_merge",
+            Some(&merged.to_string()),
+            &format!("restored {merged} from {survivor} (merge {merge_id})"),
+        )?;
         tx.commit()?;
         Ok((survivor, merged))
     }

@@ -8,10 +8,14 @@
 //! Does not own: ranking or any other decision (pure functions elsewhere),
 //! the in-memory search index (see [`crate::search`]), shipping the outbox.
 
+pub(crate) mod audit;
+pub mod backup;
 mod customers;
+mod erase;
 mod manage;
 mod profile;
 mod sales;
+pub(crate) mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -30,7 +34,7 @@ pub use sales::receipt_html;
 
 /// `PRAGMA application_id` of a Regulars store ("REGU"): lets us refuse to
 /// open, and so never modify, some other program's SQLite file.
-const APPLICATION_ID: i64 = 0x5245_4755;
+pub(crate) const APPLICATION_ID: i64 = 0x5245_4755;
 
 /// The schema's history, oldest first; a store's `user_version` is how many
 /// of these it has applied. Append only: never edit or reorder a file that
@@ -40,8 +44,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0002_import.sql"),
     include_str!("../../migrations/0003_suggestions.sql"),
     include_str!("../../migrations/0004_visit_index.sql"),
-    // 0005 (staff) is on its way from another branch and goes before
-    // 0006 when it lands; no release has shipped any of these yet.
+    include_str!("../../migrations/0005_staff_audit.sql"),
     include_str!("../../migrations/0006_review.sql"),
     include_str!("../../migrations/0007_manage.sql"),
 ];
