@@ -18,10 +18,13 @@ use regulars_core::import::{ImportReport, Progress};
 use regulars_core::model::{
     ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, OfferKind,
     OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind, PromptVerdict, Sale,
-    SaleDraft, ScanResult, StoreInfo, Suggestions,
+    SaleDraft, ScanResult, StoreInfo, Suggestions, Viewer,
 };
 use regulars_core::{demo, Regulars};
 use tauri::Manager;
+
+mod owner;
+use owner::SessionState;
 
 /// Customers in the demo shop a first run creates.
 const DEMO_CUSTOMERS: usize = 2_000;
@@ -67,8 +70,20 @@ async fn lookup_card(state: tauri::State<'_, AppState>, code: String) -> CmdResu
 }
 
 #[tauri::command]
-async fn customer_profile(state: tauri::State<'_, AppState>, id: String) -> CmdResult<Profile> {
-    Ok(state.get()?.profile(parse_id::<CustomerId>(&id)?)?)
+async fn customer_profile(
+    state: tauri::State<'_, AppState>,
+    session: tauri::State<'_, SessionState>,
+    id: String,
+) -> CmdResult<Profile> {
+    // The owner also sees owner-only notes (and expired ones, to tidy up).
+    let viewer = if session.is_owner() {
+        Viewer::Owner
+    } else {
+        Viewer::Staff
+    };
+    Ok(state
+        .get()?
+        .profile_for(parse_id::<CustomerId>(&id)?, viewer)?)
 }
 
 #[tauri::command]
@@ -338,6 +353,8 @@ pub fn run() {
             }
             app.manage(AppState(state));
             app.manage(ImportState::default());
+            app.manage(SessionState::default());
+            start_daily_backups(path.clone());
             // Build the suggestion engine off the main thread so the window
             // paints at once; the first profile waits only if it is early.
             let handle = app.handle().clone();
@@ -375,12 +392,58 @@ pub fn run() {
             import_files,
             import_progress,
             cancel_import,
+            owner::staff_members,
+            owner::unlock,
+            owner::lock,
+            owner::dashboard,
+            owner::export_dashboard_chart,
+            owner::offer_results,
+            owner::segments,
+            owner::overdue,
+            owner::contact_list,
+            owner::record_contact_outcome,
+            owner::export_contacts,
+            owner::duplicate_pairs,
+            owner::dismiss_duplicate,
+            owner::merge_customers,
+            owner::undo_merge,
+            owner::update_customer,
+            owner::create_household,
+            owner::set_household,
+            owner::retire_note,
+            owner::export_customer,
+            owner::erase_customer,
+            owner::audit_log,
+            owner::add_staff,
+            owner::set_pin,
+            owner::backup_now,
+            owner::needs_owner_setup,
+            owner::set_up_owner,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("regulars: could not start the window: {e}");
             std::process::exit(1);
         });
+}
+
+/// The daily backup (SQLite's online backup API, into the backup folder,
+/// rotated): checked at start and then every hour, on its own connection so
+/// the till never waits for it.
+fn start_daily_backups(db: PathBuf) {
+    std::thread::spawn(move || loop {
+        // Let the window and the suggestion engine start first.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        match Regulars::open_for_maintenance(&db)
+            .and_then(|mut r| r.auto_backup(None, regulars_core::DEFAULT_BACKUPS_KEPT))
+        {
+            Ok(Some(b)) => eprintln!("regulars: daily backup written ({} bytes)", b.bytes),
+            Ok(None) => {}
+            // The code only: paths and messages may name people's folders.
+            Err(e) => eprintln!("regulars: daily backup failed ({:?})", e.code()),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    });
 }
 
 #[cfg(test)]

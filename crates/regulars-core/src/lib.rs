@@ -30,4 +30,4 @@ pub mod store;
 pub mod suggest;
 
 pub use error::{Error, ErrorCode, Result};
-pub use regulars::Regulars;
+pub use regulars::{Regulars, DEFAULT_BACKUPS_KEPT};

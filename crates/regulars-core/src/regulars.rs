@@ -42,6 +42,18 @@ impl Regulars {
         Self::with_store(Store::open(path)?)
     }
 
+    /// Opens the store without building the search index: for background
+    /// jobs on their own connection (the daily backup) that never search,
+    /// so they cost nothing to start and never hold up the till's connection.
+    pub fn open_for_maintenance(path: &Path) -> Result<Self> {
+        Ok(Regulars {
+            store: Store::open(path)?,
+            index: SearchIndex::new(),
+            suggest: None,
+            pin_cost: crate::staff::PinCost::DEFAULT,
+        })
+    }
+
     pub fn open_in_memory() -> Result<Self> {
         Self::with_store(Store::open_in_memory()?)
     }

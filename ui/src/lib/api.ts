@@ -25,6 +25,10 @@ import type { OfferOutcome } from '../bindings/OfferOutcome';
 import type { ImportReport } from '../bindings/ImportReport';
 import type { Progress } from '../bindings/Progress';
 import type { Session } from '../bindings/Session';
+import type { StaffMember } from '../bindings/StaffMember';
+import type { AuditEntry } from '../bindings/AuditEntry';
+import type { BackupReport } from '../bindings/BackupReport';
+import type { Role } from '../bindings/Role';
 import type { Dashboard } from '../bindings/Dashboard';
 import type { DashboardChart } from '../bindings/DashboardChart';
 import type { OfferResults } from '../bindings/OfferResults';
@@ -40,17 +44,23 @@ import type { ErasureReport } from '../bindings/ErasureReport';
 
 export type { ApiError, ErrorCode };
 
-const CODES: readonly ErrorCode[] = [
-  'invalid_input',
-  'bad_check_digit',
-  'unknown_card',
-  'card_taken',
-  'card_retired',
-  'not_found',
-  'busy',
-  'corrupt',
-  'internal',
-];
+// Every code, checked against the generated type: a code added in Rust
+// fails the UI's type check until it is listed here.
+const CODE_SET: Record<ErrorCode, true> = {
+  invalid_input: true,
+  bad_check_digit: true,
+  unknown_card: true,
+  card_taken: true,
+  card_retired: true,
+  not_found: true,
+  busy: true,
+  corrupt: true,
+  wrong_pin: true,
+  locked_out: true,
+  owner_only: true,
+  internal: true,
+};
+const CODES = Object.keys(CODE_SET) as ErrorCode[];
 
 export function isApiError(e: unknown): e is ApiError {
   return (
@@ -187,17 +197,30 @@ export const cancelImport = (): Promise<null> => call('cancel_import');
 // Owner-only commands use the session the shell holds after `unlock`; the
 // UI never passes a PIN or a session around.
 
-/** Unlocks with a PIN (cashier or owner); the shell keeps the session. */
-export const unlock = (pin: string): Promise<Session> => call('unlock', { pin });
+/** The people who can unlock this till (names and roles; no PIN data). */
+export const staffMembers = (): Promise<StaffMember[]> => call('staff_members');
+
+/** Unlocks as one staff member with their PIN; the shell keeps the session. */
+export const unlock = (staffId: string, pin: string): Promise<Session> => call('unlock', { staffId, pin });
+
+/** True on a store nobody has set up yet (no owner). */
+export const needsOwnerSetup = (): Promise<boolean> => call('needs_owner_setup');
+
+/** First run: makes the owner and unlocks as them. */
+export const setUpOwner = (name: string, pin: string): Promise<Session> => call('set_up_owner', { name, pin });
 
 /** Forgets the unlocked session (back to the till). */
 export const lock = (): Promise<null> => call('lock');
 
-export const dashboard = (from: string, to: string): Promise<Dashboard> => call('dashboard', { from, to });
+/** This till's offset from UTC in minutes (east positive): the shop's day boundaries. */
+const utcOffsetMinutes = () => -new Date().getTimezoneOffset();
+
+export const dashboard = (from: string, to: string): Promise<Dashboard> =>
+  call('dashboard', { from, to, utcOffsetMinutes: utcOffsetMinutes() });
 
 /** Saves one dashboard chart's figures as CSV in the exports folder; gives the file's path. */
 export const exportDashboardChart = (chart: DashboardChart, from: string, to: string): Promise<string> =>
-  call('export_dashboard_chart', { chart, from, to });
+  call('export_dashboard_chart', { chart, from, to, utcOffsetMinutes: utcOffsetMinutes() });
 
 export const offerResults = (from: string, to: string): Promise<OfferResults> => call('offer_results', { from, to });
 
@@ -240,3 +263,14 @@ export const exportCustomer = (id: string): Promise<string> => call('export_cust
 
 /** Erases a customer on request (personal data everywhere; sales stay as anonymous totals). */
 export const eraseCustomer = (id: string): Promise<ErasureReport> => call('erase_customer', { id });
+
+export const auditLog = (limit: number): Promise<AuditEntry[]> => call('audit_log', { limit });
+
+export const addStaff = (name: string, role: Role, pin: string): Promise<StaffMember> =>
+  call('add_staff', { name, role, pin });
+
+/** The owner sets or resets someone's PIN. */
+export const setPin = (staffId: string, pin: string): Promise<null> => call('set_pin', { staffId, pin });
+
+/** Backs the store up now into the backup folder. */
+export const backupNow = (): Promise<BackupReport> => call('backup_now');

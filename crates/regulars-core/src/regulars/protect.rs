@@ -290,6 +290,19 @@ impl Regulars {
         Ok(report)
     }
 
+    /// The owner's "back up now": into the backup folder, at once.
+    pub fn backup_now(&mut self, session: &Session) -> Result<BackupReport> {
+        session.require_owner("back up the store")?;
+        let folder = self.backup_folder()?.ok_or_else(|| {
+            Error::invalid("backup", "an in-memory store cannot be backed up".to_string())
+        })?;
+        std::fs::create_dir_all(&folder).map_err(|source| Error::Io {
+            path: folder.display().to_string(),
+            source,
+        })?;
+        self.backup_to(Some(session), &folder)
+    }
+
     /// The daily backup: when the newest backup in `folder` (default
     /// [`Regulars::backup_folder`]) is 24 hours old or more, or there is
     /// none, makes one and deletes the oldest so that `keep` remain. Returns
