@@ -3,6 +3,7 @@
 
 mod bench;
 mod import_cmd;
+mod manage_cmd;
 mod suggest;
 
 use std::path::{Path, PathBuf};
@@ -105,6 +106,18 @@ enum Cmd {
         #[command(subcommand)]
         cmd: import_cmd::ImportCmd,
     },
+    /// Pairs of customers who may be one person, best evidence first.
+    Duplicates {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge MERGED into SURVIVOR (ids or external references); prints the
+    /// merge id that undo-merge takes.
+    Merge { survivor: String, merged: String },
+    /// Undo a merge exactly (refused if the survivor changed since).
+    UndoMerge { merge_id: String },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -159,6 +172,12 @@ enum BenchCmd {
     /// Suggestions latency on an existing store (e.g. the imported Complete Journey).
     Suggest {
         #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+    },
+    /// The duplicate finder on synthetic customers with planted duplicates
+    /// (writes them into --db, which must be a new file).
+    Duplicates {
+        #[arg(long, default_value_t = 100_000)]
         customers: usize,
     },
     /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
@@ -327,6 +346,14 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Checkout { sales, lines },
         } => bench::checkout(&cli.db, sales, lines)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Duplicates { customers },
+        } => manage_cmd::bench(&cli.db, customers)?,
+        Cmd::Duplicates { limit, json } => manage_cmd::duplicates(&open(&cli.db)?, limit, json)?,
+        Cmd::Merge { survivor, merged } => {
+            manage_cmd::merge(&mut open(&cli.db)?, &survivor, &merged)?
+        }
+        Cmd::UndoMerge { merge_id } => manage_cmd::undo_merge(&mut open(&cli.db)?, &merge_id)?,
     }
     Ok(())
 }

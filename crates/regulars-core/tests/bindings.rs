@@ -64,6 +64,10 @@ fn export_all(dir: &Path) {
         DuplicatePair,
         MergeReceipt,
         MovedRows,
+        CampaignDraft,
+        CampaignInfo,
+        CampaignPreview,
+        CampaignMatch,
     );
 }
 
