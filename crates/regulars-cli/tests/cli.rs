@@ -109,3 +109,39 @@ fn demo_then_find_by_card_of_a_demo_customer() {
         "{info}"
     );
 }
+
+#[test]
+fn duplicates_merge_and_undo_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "external_ref,given_name,family_name,phone,email,card\n\
+         H-1,Robert,Smith,802-555-0101,bob@example.com,\n\
+         H-2,Bob,Smyth,(802) 555 0101,,\n\
+         H-3,Margaret,Thornton,802-555-0102,,\n",
+    )
+    .unwrap();
+    ok(&db, &["customers", "import", csv.to_str().unwrap()]);
+    let pairs = json_lines(&ok(&db, &["duplicates", "--json"]));
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    let refs: Vec<&str> = ["a", "b"]
+        .iter()
+        .map(|s| pairs[0][s]["summary"]["external_ref"].as_str().unwrap())
+        .collect();
+    assert!(refs.contains(&"H-1") && refs.contains(&"H-2"), "{refs:?}");
+
+    let text = ok(&db, &["merge", "H-1", "H-2"]);
+    let merge_id = text.split_whitespace().last().unwrap().to_string();
+    assert!(text.contains("undo-merge"), "{text}");
+    let gone = regulars(&db, &["customer", "H-2"]);
+    assert!(!gone.status.success());
+    assert!(ok(&db, &["duplicates", "--json"]).trim().is_empty());
+
+    ok(&db, &["undo-merge", &merge_id]);
+    assert!(ok(&db, &["customer", "H-2"]).contains("Bob Smyth"));
+    let again = regulars(&db, &["undo-merge", &merge_id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already undone"));
+}

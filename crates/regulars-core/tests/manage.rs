@@ -601,3 +601,56 @@ fn campaign_editor_saves_lists_and_previews_by_the_tills_rule() {
         ErrorCode::InvalidInput
     );
 }
+
+#[test]
+fn expired_and_retired_notes_prompt_nobody() {
+    use regulars_core::model::PromptKind;
+    let (_d, mut r) = open();
+    let id = r
+        .enrol(&draft("Nora", "Quinn", "312 555 0177"))
+        .unwrap()
+        .summary
+        .id;
+    let today = chrono::Utc::now().date_naive();
+    let day = |d: i64| {
+        (today + chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let due = |r: &mut Regulars| {
+        // A minute on: only notes written before the moment count.
+        let at = chrono::Utc::now() + chrono::Duration::seconds(60);
+        r.suggestions(id, &[], Some(at))
+            .unwrap()
+            .prompts
+            .iter()
+            .filter(|p| p.kind == PromptKind::NoteDue)
+            .count()
+    };
+    let n = r
+        .add_note(
+            id,
+            &NewNote {
+                body: "ask how the move went".into(),
+                author: "Sam".into(),
+                visibility: Visibility::Staff,
+                follow_up_on: Some(day(-1)),
+                expires_on: Some(day(30)),
+            },
+        )
+        .unwrap();
+    assert_eq!(due(&mut r), 1);
+    let mut e = NoteEdit {
+        body: n.body.clone(),
+        visibility: Visibility::Staff,
+        follow_up_on: Some(day(-1)),
+        expires_on: Some(day(0)),
+    };
+    r.edit_note(n.id, &e).unwrap();
+    assert_eq!(due(&mut r), 0, "expires today: hidden from today on");
+    e.expires_on = None;
+    r.edit_note(n.id, &e).unwrap();
+    assert_eq!(due(&mut r), 1);
+    r.retire_note(n.id).unwrap();
+    assert_eq!(due(&mut r), 0);
+}
