@@ -145,6 +145,18 @@ pub struct Profile {
     pub points_balance: i64,
 }
 
+impl Profile {
+    /// The profile as `role` may see it: owner-only notes are dropped for a
+    /// cashier. The shell applies it to every profile it sends (card scan,
+    /// search pick, enrolment) with the unlocked session's role.
+    pub fn for_role(mut self, role: Role) -> Self {
+        if role != Role::Owner {
+            self.notes.retain(|n| n.visibility == Visibility::Staff);
+        }
+        self
+    }
+}
+
 /// What the enrolment form sends.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
 pub struct NewCustomer {
