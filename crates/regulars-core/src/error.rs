@@ -60,6 +60,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// An action that cannot be done now, with why and what to do instead
+    /// (an undo whose rows changed since, a merge of a customer with itself).
+    #[error("{action} refused: {reason}")]
+    Refused {
+        action: &'static str,
+        reason: String,
+    },
     #[error("wrong PIN; {attempts_left} more wrong tries lock this person out for a while. Check the PIN and try again")]
     WrongPin { attempts_left: u32 },
 
@@ -105,7 +112,7 @@ impl Error {
             Error::InvalidId { .. } | Error::InvalidCard { .. } | Error::Invalid { .. } => {
                 ErrorCode::InvalidInput
             }
-            Error::Import { .. } => ErrorCode::InvalidInput,
+            Error::Import { .. } | Error::Refused { .. } => ErrorCode::InvalidInput,
             Error::BadCheckDigit { .. } => ErrorCode::BadCheckDigit,
             Error::UnknownCard { .. } => ErrorCode::UnknownCard,
             Error::CardTaken { .. } => ErrorCode::CardTaken,

@@ -9,15 +9,17 @@ use std::path::Path;
 
 use crate::card::CardNumber;
 use crate::checkout::{self, Code};
-use crate::ids::{CustomerId, ProductId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, ProductId, SaleId};
 use crate::model::{
-    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod, Product,
-    ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
+    CustomerEdit, DuplicateCandidate, DuplicatePair, FoundCustomer, Household, MergeReceipt,
+    NewCustomer, NewNote, Note, NoteEdit, PaymentMethod, Product, ProductDraft, Profile, Sale,
+    SaleDraft, ScanResult, StoreInfo, Viewer,
 };
 use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
 use crate::{Error, Result};
 
+mod owner;
 mod protect;
 pub use protect::DEFAULT_BACKUPS_KEPT;
 
@@ -101,11 +103,18 @@ impl Regulars {
     pub fn lookup_card(&self, raw: &str) -> Result<Profile> {
         let card = CardNumber::parse(raw)?;
         let id = self.store.card_holder(&card)?;
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
     }
 
+    /// The till's view of a customer (what any cashier may see).
     pub fn profile(&self, id: CustomerId) -> Result<Profile> {
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
+    }
+
+    /// A customer as `viewer` may see them: the owner also sees owner-only
+    /// and expired notes.
+    pub fn profile_for(&self, id: CustomerId, viewer: Viewer) -> Result<Profile> {
+        self.store.profile(id, viewer)
     }
 
     pub fn add_note(&mut self, id: CustomerId, note: &NewNote) -> Result<Note> {
@@ -180,7 +189,7 @@ impl Regulars {
         Store::insert_card(&tx, row.id, &card, &now)?;
         tx.commit()?;
         self.index.upsert(self.store.search_doc(row.id)?);
-        self.store.profile(row.id)
+        self.store.profile(row.id, Viewer::Staff)
     }
 
     /// Gives an existing customer a card (an unknown card scanned at the till).
@@ -191,7 +200,7 @@ impl Regulars {
         let tx = self.store.write()?;
         Store::insert_card(&tx, id, &card, &now)?;
         tx.commit()?;
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
     }
 
     pub fn info(&self) -> Result<StoreInfo> {
@@ -228,7 +237,7 @@ impl Regulars {
         let code = checkout::classify(raw)?;
         let customer = |id: CustomerId| -> Result<ScanResult> {
             Ok(ScanResult::Customer {
-                profile: Box::new(self.store.profile(id)?),
+                profile: Box::new(self.store.profile(id, Viewer::Staff)?),
             })
         };
         match &code {
@@ -444,6 +453,121 @@ impl Regulars {
             self.rebuild_index()?;
         }
         Ok(report)
+    }
+
+    /// Saves the customer edit form (same rules as enrolment); only changed
+    /// fields are recorded for sync. Search sees the new name at once.
+    pub fn update_customer(&mut self, id: CustomerId, edit: &CustomerEdit) -> Result<Profile> {
+        let changed = self.store.update_customer(id, edit)?;
+        if !changed.is_empty() {
+            self.index.upsert(self.store.search_doc(id)?);
+        }
+        self.store.profile(id, Viewer::Owner)
+    }
+
+    /// A new household, with these customers in it (moved from any other).
+    pub fn create_household(&mut self, name: &str, members: &[CustomerId]) -> Result<Household> {
+        for m in members {
+            self.store.customer(*m)?;
+        }
+        let id = self.store.create_household(name)?;
+        for m in members {
+            self.store.set_household(*m, Some(id))?;
+        }
+        self.store.household(id)
+    }
+
+    pub fn rename_household(&mut self, id: HouseholdId, name: &str) -> Result<Household> {
+        self.store.rename_household(id, name)?;
+        self.store.household(id)
+    }
+
+    /// Adds a customer to a household (`Some`, moving them out of any
+    /// other) or takes them out (`None`). Returns the customer's profile.
+    pub fn set_household(
+        &mut self,
+        customer: CustomerId,
+        household: Option<HouseholdId>,
+    ) -> Result<Profile> {
+        self.store.set_household(customer, household)?;
+        self.store.profile(customer, Viewer::Owner)
+    }
+
+    pub fn household(&self, id: HouseholdId) -> Result<Household> {
+        self.store.household(id)
+    }
+
+    /// The owner edits a note's text, visibility, follow-up or expiry.
+    pub fn edit_note(&mut self, id: NoteId, edit: &NoteEdit) -> Result<Note> {
+        self.store.edit_note(id, edit)
+    }
+
+    /// The owner retires a note: nobody sees it any more.
+    pub fn retire_note(&mut self, id: NoteId) -> Result<()> {
+        self.store.retire_note(id)
+    }
+
+    /// Pairs of customers who may be one person, best evidence first, each
+    /// side with what the owner needs to compare them. Dismissed pairs
+    /// never come back.
+    pub fn duplicate_pairs(&self, limit: usize) -> Result<Vec<DuplicatePair>> {
+        let records = self.store.dup_records()?;
+        let dismissed = self.store.dismissed_pairs()?;
+        crate::manage::duplicates::rank_pairs(&records, &dismissed, limit.clamp(1, 1_000))
+            .into_iter()
+            .map(|p| {
+                Ok(DuplicatePair {
+                    a: self.store.duplicate_side(records[p.a].id)?,
+                    b: self.store.duplicate_side(records[p.b].id)?,
+                    score: p.score,
+                    evidence: p.evidence,
+                })
+            })
+            .collect()
+    }
+
+    /// "Not the same person": the pair is not suggested again.
+    pub fn dismiss_duplicate(&mut self, a: CustomerId, b: CustomerId) -> Result<()> {
+        self.store.dismiss_pair(a, b)
+    }
+
+    /// Merges `merged` into `survivor` (everything moves; see
+    /// `Store::merge_customers`). Search forgets the merged customer; the
+    /// suggestion engine rebuilds on next use.
+    pub fn merge_customers(
+        &mut self,
+        session: &crate::model::Session,
+        survivor: CustomerId,
+        merged: CustomerId,
+    ) -> Result<MergeReceipt> {
+        session.require_owner("merge customers")?;
+        let receipt = self
+            .store
+            .merge_customers(survivor, merged, Some(session.staff_id()))?;
+        self.index.remove(merged);
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.suggest = None;
+        Ok(receipt)
+    }
+
+    /// Undoes a merge exactly, or refuses (nothing changed) when the rows
+    /// it moved changed since. Returns the restored customer's profile.
+    pub fn undo_merge(
+        &mut self,
+        session: &crate::model::Session,
+        merge: MergeId,
+    ) -> Result<Profile> {
+        session.require_owner("undo a merge")?;
+        let (survivor, merged) = self.store.undo_merge(merge, Some(session.staff_id()))?;
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.index.upsert(self.store.search_doc(merged)?);
+        self.suggest = None;
+        self.store.profile(merged, Viewer::Owner)
+    }
+
+    /// Where a merged-away customer went (for late changes and old links).
+    pub fn merged_into(&self, id: CustomerId) -> Result<Option<CustomerId>> {
+        self.store.redirect(id)
     }
 
     pub fn is_empty(&self) -> Result<bool> {

@@ -214,6 +214,7 @@ fn export_holds_everything_and_erasure_leaves_no_trace() {
             author: "Olive".into(),
             visibility: Visibility::Staff,
             follow_up_on: None,
+            expires_on: None,
         },
     )
     .unwrap();
@@ -488,6 +489,9 @@ fn cashiers_do_not_see_owner_notes() {
     let mut r = Regulars::open_in_memory()
         .unwrap()
         .with_pin_cost(PinCost::FAST_FOR_TESTS);
+    let boss = owner(&mut r);
+    let cash = r.add_staff(&boss, "Cass", Role::Cashier, "0000").unwrap();
+    let cash = r.unlock(cash.id, "0000").unwrap();
     let c = customer(&mut r, "Ann", "Lee", "555 0100", "ann@example.org");
     for (body, visibility) in [
         ("likes rye", Visibility::Staff),
@@ -500,15 +504,15 @@ fn cashiers_do_not_see_owner_notes() {
                 author: "Olive".into(),
                 visibility,
                 follow_up_on: None,
+                expires_on: None,
             },
         )
         .unwrap();
     }
-    let p = r.profile(c).unwrap();
-    assert_eq!(p.clone().for_role(Role::Owner).notes.len(), 2);
-    let cashier = p.for_role(Role::Cashier);
-    assert_eq!(cashier.notes.len(), 1);
-    assert_eq!(cashier.notes[0].body, "likes rye");
+    assert_eq!(r.profile_for(c, boss.viewer()).unwrap().notes.len(), 2);
+    let seen = r.profile_for(c, cash.viewer()).unwrap().notes;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body, "likes rye");
 }
 
 #[test]
@@ -550,4 +554,83 @@ fn tables_added_later_are_exported_and_erased_too() {
         "the other's row stays"
     );
     assert_eq!(scalar(&r, "SELECT count(*) FROM reviews"), 1);
+}
+
+/// Erasure also reaches what the owner's tools keep: the undo journal of a
+/// merge (a full copy of the merged-away record), the address, and the
+/// contact outcomes.
+#[test]
+fn erasure_reaches_merge_journals_addresses_and_contact_outcomes() {
+    use regulars_core::model::{Address, ContactOutcome, CustomerEdit};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut r = open(&path);
+    let boss = owner(&mut r);
+    let other = customer(&mut r, "Ann", "Lee", "555 0100", "ann@example.org");
+    let survivor = customer(
+        &mut r,
+        "Philippa",
+        "Marrowvane",
+        "555 0177",
+        "pm.unique@example.org",
+    );
+    let dup = customer(
+        &mut r,
+        "Pippa",
+        "Marrowvane",
+        "555 0178",
+        "pippa.old@example.org",
+    );
+    r.update_customer(
+        survivor,
+        &CustomerEdit {
+            given_name: "Philippa".into(),
+            family_name: "Marrowvane".into(),
+            phones: vec!["555 0177".into()],
+            email: Some("pm.unique@example.org".into()),
+            marketing_consent: true,
+            address: Address {
+                line1: Some("17 Thistledown Lane".into()),
+                postcode: Some("ZX9 4QQ".into()),
+                city: Some("Brackenfold".into()),
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sale(&mut r, Some(dup), 500);
+    sale(&mut r, Some(other), 300);
+    r.record_contact_outcome(survivor, "overdue", ContactOutcome::Called, Some("Olive"))
+        .unwrap();
+    r.merge_customers(&boss, survivor, dup).unwrap();
+    let total_before = scalar(&r, "SELECT sum(total_cents) FROM sales");
+
+    let report = r.erase_customer(&boss, survivor).unwrap();
+    assert_eq!(report.deleted["customer_merges"], 1, "{report:?}");
+    assert_eq!(report.sales_anonymised, 1);
+    assert_eq!(scalar(&r, "SELECT count(*) FROM contact_outcomes"), 0);
+    assert_eq!(scalar(&r, "SELECT count(*) FROM customer_redirects"), 0);
+    assert_eq!(
+        scalar(&r, "SELECT sum(total_cents) FROM sales"),
+        total_before
+    );
+    assert_eq!(r.profile(other).unwrap().summary.visits, 1);
+    let after = file_bytes(&path);
+    for s in [
+        "Marrowvane",
+        "Philippa",
+        "Pippa",
+        "pippa.old@example.org",
+        "pm.unique@example.org",
+        "Thistledown",
+        "Brackenfold",
+        "ZX9 4QQ",
+        "5550177",
+        "5550178",
+    ] {
+        assert!(
+            !contains(&after, s),
+            "'{s}' still in the store file after erasure"
+        );
+    }
 }

@@ -223,6 +223,45 @@ impl Store {
                 *report.deleted.entry(table).or_default() += n;
             }
         }
+        // Merge journals keep a full copy of a merged-away record (for
+        // undo): of this person, whichever side they were on. Redirects and
+        // dismissed pairs hold only ids, but nothing is left to point at.
+        // Records merged into this person earlier (and into those, ...) are
+        // the same person: their journals and queued changes go too.
+        let merged_ids: Vec<String> = tx
+            .prepare(
+                "WITH RECURSIVE m(id) AS (
+                     SELECT merged_id FROM customer_merges WHERE survivor_id = ?1
+                     UNION
+                     SELECT c.merged_id FROM customer_merges c JOIN m ON c.survivor_id = m.id
+                 ) SELECT id FROM m",
+            )?
+            .query_map([key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let same_person: Vec<&str> = std::iter::once(key)
+            .chain(merged_ids.iter().map(String::as_str))
+            .collect();
+        for (table, sql) in [
+            (
+                "customer_redirects",
+                "DELETE FROM customer_redirects WHERE survivor_id = ?1 OR merged_id = ?1",
+            ),
+            (
+                "customer_merges",
+                "DELETE FROM customer_merges WHERE survivor_id = ?1 OR merged_id = ?1",
+            ),
+            (
+                "duplicate_dismissals",
+                "DELETE FROM duplicate_dismissals WHERE customer_a = ?1 OR customer_b = ?1",
+            ),
+        ] {
+            for id in &same_person {
+                let n = tx.execute(sql, [id])? as u64;
+                if n > 0 {
+                    *report.deleted.entry(table.into()).or_default() += n;
+                }
+            }
+        }
         tx.execute("DELETE FROM customers WHERE id = ?1", [key])?;
         report.deleted.insert("customers".into(), 1);
         let mut household_gone = None;
@@ -238,6 +277,9 @@ impl Store {
             }
         }
         report.outbox_scrubbed = scrub_outbox(&tx, key, &cards, household_gone.as_deref())?;
+        for id in &merged_ids {
+            report.outbox_scrubbed += scrub_outbox(&tx, id, &[], None)?;
+        }
 
         let now = now_iso();
         // Sync turns this into a tombstone that wins over any older copy.
