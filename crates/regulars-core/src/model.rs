@@ -78,8 +78,8 @@ impl Visibility {
     }
 }
 
-/// Who is looking at a profile: decides which notes they see. (A plain
-/// role for now; the staff/session work maps its roles onto this.)
+/// Who is looking at a profile: decides which notes they see. An unlocked
+/// till gets it from its session: `Session::viewer()`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Viewer {
@@ -797,6 +797,14 @@ impl Session {
     }
     pub fn role(&self) -> Role {
         self.role
+    }
+    /// What this person may see of a profile (`Regulars::profile_for`):
+    /// the owner sees owner-only and expired notes, a cashier does not.
+    pub fn viewer(&self) -> Viewer {
+        match self.role {
+            Role::Owner => Viewer::Owner,
+            Role::Cashier => Viewer::Staff,
+        }
     }
     /// Refuses unless this is the owner's session; `what` completes "only
     /// the owner can ...".
