@@ -3,6 +3,7 @@
 
 mod bench;
 mod import_cmd;
+mod manage_cmd;
 mod protect_cmd;
 mod suggest;
 
@@ -144,6 +145,28 @@ enum Cmd {
         #[arg(long = "as")]
         as_name: String,
     },
+    /// Pairs of customers who may be one person, best evidence first.
+    Duplicates {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge MERGED into SURVIVOR (ids or external references) as the owner
+    /// (--as NAME, PIN in REGULARS_PIN); prints the merge id that
+    /// undo-merge takes.
+    Merge {
+        survivor: String,
+        merged: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
+    /// Undo a merge exactly, as the owner (refused if the survivor changed since).
+    UndoMerge {
+        merge_id: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -198,6 +221,12 @@ enum BenchCmd {
     /// Suggestions latency on an existing store (e.g. the imported Complete Journey).
     Suggest {
         #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+    },
+    /// The duplicate finder on synthetic customers with planted duplicates
+    /// (writes them into --db, which must be a new file).
+    Duplicates {
+        #[arg(long, default_value_t = 100_000)]
         customers: usize,
     },
     /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
@@ -388,6 +417,24 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Checkout { sales, lines },
         } => bench::checkout(&cli.db, sales, lines)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Duplicates { customers },
+        } => manage_cmd::bench(&cli.db, customers)?,
+        Cmd::Duplicates { limit, json } => manage_cmd::duplicates(&open(&cli.db)?, limit, json)?,
+        Cmd::Merge {
+            survivor,
+            merged,
+            as_name,
+        } => {
+            let mut r = open(&cli.db)?;
+            let s = protect_cmd::session(&mut r, &as_name)?;
+            manage_cmd::merge(&mut r, &s, &survivor, &merged)?
+        }
+        Cmd::UndoMerge { merge_id, as_name } => {
+            let mut r = open(&cli.db)?;
+            let s = protect_cmd::session(&mut r, &as_name)?;
+            manage_cmd::undo_merge(&mut r, &s, &merge_id)?
+        }
     }
     Ok(())
 }

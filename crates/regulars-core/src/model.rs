@@ -78,8 +78,8 @@ impl Visibility {
     }
 }
 
-/// Who is looking at a profile: decides which notes they see. (A plain
-/// role for now; the staff/session work maps its roles onto this.)
+/// Who is looking at a profile: decides which notes they see. An unlocked
+/// till gets it from its session: `Session::viewer()`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Viewer {
@@ -798,6 +798,14 @@ impl Session {
     pub fn role(&self) -> Role {
         self.role
     }
+    /// What this person may see of a profile (`Regulars::profile_for`):
+    /// the owner sees owner-only and expired notes, a cashier does not.
+    pub fn viewer(&self) -> Viewer {
+        match self.role {
+            Role::Owner => Viewer::Owner,
+            Role::Cashier => Viewer::Staff,
+        }
+    }
     /// Refuses unless this is the owner's session; `what` completes "only
     /// the owner can ...".
     pub fn require_owner(&self, what: &'static str) -> crate::Result<()> {
@@ -853,4 +861,63 @@ pub struct BackupReport {
     pub bytes: u64,
     pub customers: u64,
     pub sales: u64,
+}
+/// The campaign editor's form: an owner's offer rule as typed values.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignDraft {
+    /// Absent for a new campaign (an id is made from the name).
+    pub id: Option<String>,
+    pub name: String,
+    /// What the cashier says ("Half price on bird seed this week").
+    pub text: String,
+    /// Who: at least this many visits.
+    pub min_visits: Option<u32>,
+    /// Who: has bought this product before.
+    pub bought_product: Option<crate::ids::ProductId>,
+    /// Who: has bought something in this category before.
+    pub bought_category: Option<String>,
+    /// Who: not seen for at least this many days.
+    pub lapsed_days: Option<i64>,
+    /// What: the product the offer's line adds ...
+    pub product_id: Option<crate::ids::ProductId>,
+    /// ... or any product of this category.
+    pub category: Option<String>,
+    pub discount_percent: u32,
+    pub discount_cents: i64,
+    pub gift: bool,
+    /// ISO dates, inclusive.
+    pub starts_on: String,
+    pub ends_on: String,
+    /// Times one customer may accept it (at least 1).
+    pub max_per_customer: u32,
+    /// Times it may be accepted in all (none: no cap).
+    pub max_total: Option<u32>,
+    pub active: bool,
+}
+
+/// A saved campaign, with how often it was taken.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignInfo {
+    pub campaign: CampaignDraft,
+    pub accepted_total: u32,
+}
+
+/// Who a campaign would reach, by the same rule the till applies.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignPreview {
+    /// Customers it would be offered to on `as_of`.
+    pub count: u32,
+    /// Customers considered (everyone in the store).
+    pub considered: u32,
+    /// Left out only because they have not consented to marketing.
+    pub without_consent: u32,
+    /// A few of them, with why each qualifies.
+    pub sample: Vec<CampaignMatch>,
+    pub as_of: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignMatch {
+    pub customer: CustomerSummary,
+    pub reason: String,
 }

@@ -11,9 +11,9 @@ use crate::card::CardNumber;
 use crate::checkout::{self, Code};
 use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, ProductId, SaleId};
 use crate::model::{
-    CustomerEdit, DuplicateCandidate, DuplicatePair, FoundCustomer, Household, MergeReceipt,
-    NewCustomer, NewNote, Note, NoteEdit, PaymentMethod, Product, ProductDraft, Profile, Sale,
-    SaleDraft, ScanResult, StoreInfo, Viewer,
+    CampaignDraft, CampaignInfo, CampaignMatch, CampaignPreview, CustomerEdit, DuplicateCandidate,
+    DuplicatePair, FoundCustomer, Household, MergeReceipt, NewCustomer, NewNote, Note, NoteEdit,
+    PaymentMethod, Product, ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo, Viewer,
 };
 use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
@@ -525,7 +525,7 @@ impl Regulars {
     pub fn duplicate_pairs(&self, limit: usize) -> Result<Vec<DuplicatePair>> {
         let records = self.store.dup_records()?;
         let dismissed = self.store.dismissed_pairs()?;
-        crate::manage::duplicates::rank_pairs(&records, &dismissed, limit.clamp(1, 1_000))
+        crate::manage::duplicates::rank_pairs(&records, &dismissed, limit.clamp(1, 10_000))
             .into_iter()
             .map(|p| {
                 Ok(DuplicatePair {
@@ -580,6 +580,72 @@ impl Regulars {
     /// Where a merged-away customer went (for late changes and old links).
     pub fn merged_into(&self, id: CustomerId) -> Result<Option<CustomerId>> {
         self.store.redirect(id)
+    }
+
+    /// The owner's offer campaigns (active and paused), newest first.
+    pub fn list_campaigns(&self) -> Result<Vec<CampaignInfo>> {
+        let conn = self.store.conn();
+        let rows: Vec<(String, bool)> = conn
+            .prepare("SELECT rule, active FROM offer_campaigns ORDER BY created_at DESC, id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (rule, active) in rows {
+            // A rule this build cannot read is skipped, as the till skips it.
+            let Ok(c) = serde_json::from_str::<crate::suggest::facts::Campaign>(&rule) else {
+                continue;
+            };
+            let accepted_total: u32 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM offer_events WHERE offer_key = ?1 AND outcome = 'accepted'",
+                )?
+                .query_row([format!("campaign:{}", c.id)], |r| r.get(0))?;
+            out.push(CampaignInfo {
+                campaign: crate::manage::campaigns::to_draft(&c, active),
+                accepted_total,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Saves the campaign form (validated into the typed rule once; a new
+    /// one gets an id from its name). Returns it as stored.
+    pub fn save_campaign(&mut self, draft: &CampaignDraft) -> Result<CampaignDraft> {
+        let c = crate::manage::campaigns::validate(draft)?;
+        crate::suggest::record::save_campaign(&mut self.store, &c, draft.active)?;
+        Ok(crate::manage::campaigns::to_draft(&c, draft.active))
+    }
+
+    /// Who the campaign form would reach on `as_of` (default now), by the
+    /// till's own rule: how many, and a sample with why each qualifies.
+    pub fn preview_campaign(
+        &mut self,
+        draft: &CampaignDraft,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<CampaignPreview> {
+        const SAMPLE: usize = 20;
+        let c = crate::manage::campaigns::validate(draft)?;
+        let now = as_of.unwrap_or_else(chrono::Utc::now);
+        self.warm_suggestions()?;
+        let e = self.suggest.as_ref().expect("warmed");
+        let (reach, considered, without_consent) = e.campaign_reach(&self.store, &c, now)?;
+        let sample = reach
+            .iter()
+            .take(SAMPLE)
+            .map(|(id, reason)| {
+                Ok(CampaignMatch {
+                    customer: self.store.summary(*id)?,
+                    reason: reason.clone(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(CampaignPreview {
+            count: reach.len() as u32,
+            considered,
+            without_consent,
+            sample,
+            as_of: crate::store::iso(now),
+        })
     }
 
     pub fn is_empty(&self) -> Result<bool> {

@@ -86,6 +86,10 @@ fn export_all(dir: &Path) {
         AuditEntry,
         ErasureReport,
         BackupReport,
+        CampaignDraft,
+        CampaignInfo,
+        CampaignPreview,
+        CampaignMatch,
     );
 }
 

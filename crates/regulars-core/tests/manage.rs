@@ -548,3 +548,118 @@ fn ranking_needs_a_shared_key_and_skips_dismissed() {
     };
     assert!(rank_pairs(&recs, &HashSet::from([key]), 10).is_empty());
 }
+
+#[test]
+fn campaign_editor_saves_lists_and_previews_by_the_tills_rule() {
+    use regulars_core::model::CampaignDraft;
+    let (_d, mut r) = open();
+    demo::generate(r.store_mut(), &demo::DemoConfig::new(60)).unwrap();
+    r.rebuild_index().unwrap();
+    let product: Option<regulars_core::ids::ProductId> = Some(
+        r.store()
+            .conn()
+            .query_row("SELECT id FROM products LIMIT 1", [], |x| x.get(0))
+            .unwrap(),
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut d = CampaignDraft {
+        name: "Regulars' treat".into(),
+        text: "A free coffee on us".into(),
+        min_visits: Some(5),
+        product_id: product,
+        gift: true,
+        starts_on: today.clone(),
+        ends_on: today,
+        max_per_customer: 1,
+        active: true,
+        ..Default::default()
+    };
+    let p = r.preview_campaign(&d, None).unwrap();
+    let expected: i64 = r
+        .store()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM customers c WHERE c.marketing_consent = 1 AND
+               (SELECT count(DISTINCT s.id) FROM sales s JOIN sale_lines l ON l.sale_id = s.id
+                WHERE s.customer_id = c.id AND s.refund_of IS NULL AND l.product_id IS NOT NULL
+                  AND l.quantity > 0) >= 5",
+            [],
+            |x| x.get(0),
+        )
+        .unwrap();
+    assert!(expected > 0);
+    assert_eq!(i64::from(p.count), expected);
+    assert_eq!(p.considered, 60);
+    assert!(
+        p.sample.iter().all(|m| m.reason.contains("5+ visits")),
+        "{:?}",
+        p.sample.first()
+    );
+    // Nobody qualifies for a campaign that has ended.
+    d.starts_on = "2020-01-01".into();
+    d.ends_on = "2020-01-02".into();
+    assert_eq!(r.preview_campaign(&d, None).unwrap().count, 0);
+    let saved = r.save_campaign(&d).unwrap();
+    assert_eq!(saved.id.as_deref(), Some("regulars-treat"));
+    let list = r.list_campaigns().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].campaign, saved);
+    d.ends_on = "2019-01-01".into();
+    assert_eq!(
+        r.save_campaign(&d).unwrap_err().code(),
+        ErrorCode::InvalidInput
+    );
+}
+
+#[test]
+fn expired_and_retired_notes_prompt_nobody() {
+    use regulars_core::model::PromptKind;
+    let (_d, mut r) = open();
+    let id = r
+        .enrol(&draft("Nora", "Quinn", "312 555 0177"))
+        .unwrap()
+        .summary
+        .id;
+    let today = chrono::Utc::now().date_naive();
+    let day = |d: i64| {
+        (today + chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let due = |r: &mut Regulars| {
+        // A minute on: only notes written before the moment count.
+        let at = chrono::Utc::now() + chrono::Duration::seconds(60);
+        r.suggestions(id, &[], Some(at))
+            .unwrap()
+            .prompts
+            .iter()
+            .filter(|p| p.kind == PromptKind::NoteDue)
+            .count()
+    };
+    let n = r
+        .add_note(
+            id,
+            &NewNote {
+                body: "ask how the move went".into(),
+                author: "Sam".into(),
+                visibility: Visibility::Staff,
+                follow_up_on: Some(day(-1)),
+                expires_on: Some(day(30)),
+            },
+        )
+        .unwrap();
+    assert_eq!(due(&mut r), 1);
+    let mut e = NoteEdit {
+        body: n.body.clone(),
+        visibility: Visibility::Staff,
+        follow_up_on: Some(day(-1)),
+        expires_on: Some(day(0)),
+    };
+    r.edit_note(n.id, &e).unwrap();
+    assert_eq!(due(&mut r), 0, "expires today: hidden from today on");
+    e.expires_on = None;
+    r.edit_note(n.id, &e).unwrap();
+    assert_eq!(due(&mut r), 1);
+    r.retire_note(n.id).unwrap();
+    assert_eq!(due(&mut r), 0);
+}

@@ -484,6 +484,78 @@ fn auto_backup_rotates() {
     assert_eq!(names[2], "regulars-20260105T000000Z.db");
 }
 
+#[test]
+fn cashiers_do_not_see_owner_notes() {
+    let mut r = Regulars::open_in_memory()
+        .unwrap()
+        .with_pin_cost(PinCost::FAST_FOR_TESTS);
+    let boss = owner(&mut r);
+    let cash = r.add_staff(&boss, "Cass", Role::Cashier, "0000").unwrap();
+    let cash = r.unlock(cash.id, "0000").unwrap();
+    let c = customer(&mut r, "Ann", "Lee", "555 0100", "ann@example.org");
+    for (body, visibility) in [
+        ("likes rye", Visibility::Staff),
+        ("owes 20", Visibility::Owner),
+    ] {
+        r.add_note(
+            c,
+            &NewNote {
+                body: body.into(),
+                author: "Olive".into(),
+                visibility,
+                follow_up_on: None,
+                expires_on: None,
+            },
+        )
+        .unwrap();
+    }
+    assert_eq!(r.profile_for(c, boss.viewer()).unwrap().notes.len(), 2);
+    let seen = r.profile_for(c, cash.viewer()).unwrap().notes;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].body, "likes rye");
+}
+
+#[test]
+fn tables_added_later_are_exported_and_erased_too() {
+    let mut r = Regulars::open_in_memory()
+        .unwrap()
+        .with_pin_cost(PinCost::FAST_FOR_TESTS);
+    let boss = owner(&mut r);
+    let c = customer(&mut r, "Ann", "Lee", "555 0100", "ann@example.org");
+    let other = customer(&mut r, "Bob", "Ray", "555 0101", "bob@example.org");
+    // As a later migration might: one table with a foreign key under
+    // another name, one with a bare customer_id column.
+    r.store()
+        .conn()
+        .execute_batch(
+            "CREATE TABLE merges(kept TEXT REFERENCES customers(id), note TEXT) STRICT;
+             CREATE TABLE reviews(customer_id TEXT, verdict TEXT) STRICT;",
+        )
+        .unwrap();
+    for id in [c, other] {
+        r.store()
+            .conn()
+            .execute("INSERT INTO merges VALUES (?1, 'm')", [id.to_string()])
+            .unwrap();
+        r.store()
+            .conn()
+            .execute("INSERT INTO reviews VALUES (?1, 'ok')", [id.to_string()])
+            .unwrap();
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.export_customer(&boss, c).unwrap()).unwrap();
+    assert_eq!(doc["related"]["merges.kept"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["related"]["reviews"].as_array().unwrap().len(), 1);
+    let rep = r.erase_customer(&boss, c).unwrap();
+    assert_eq!((rep.deleted["merges"], rep.deleted["reviews"]), (1, 1));
+    assert_eq!(
+        scalar(&r, "SELECT count(*) FROM merges"),
+        1,
+        "the other's row stays"
+    );
+    assert_eq!(scalar(&r, "SELECT count(*) FROM reviews"), 1);
+}
+
 /// Erasure also reaches what the owner's tools keep: the undo journal of a
 /// merge (a full copy of the merged-away record), the address, and the
 /// contact outcomes.

@@ -255,8 +255,10 @@ fn score_keys(
         }
         (Some(x), Some(y)) => {
             let local = |e: &str| e.split('@').next().unwrap_or_default().replace('.', "");
+            // Weak: generated and real addresses alike are often just the
+            // name ("john.smith@..."), which two John Smiths share.
             if local(x) == local(y) && local(x).len() >= 4 {
-                score += 15.0;
+                score += 8.0;
                 ev.push("same email name at another provider".into());
             }
         }

@@ -280,7 +280,10 @@ impl Regulars {
     /// `regulars-<UTC time>.db`). Works while the till is in use. Audited;
     /// `by` is None for the CLI and the automatic backup.
     pub fn backup_to(&mut self, by: Option<&Session>, dest: &Path) -> Result<BackupReport> {
-        let file = if dest.is_dir() {
+        // A folder that exists, or a path ending in a separator ("backups/"),
+        // gets a time-stamped file inside; anything else is the file itself.
+        let folder = dest.is_dir() || dest.as_os_str().to_string_lossy().ends_with(['/', '\\']);
+        let file = if folder {
             dest.join(backup_file_name(chrono::Utc::now()))
         } else {
             dest.to_path_buf()

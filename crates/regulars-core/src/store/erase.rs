@@ -28,12 +28,17 @@ use crate::ids::{CustomerId, StaffId};
 use crate::model::ErasureReport;
 use crate::{Error, Result};
 
-/// (table, column) pairs whose column references `customers(id)`.
+/// (table, column) pairs that hold a customer's id: every column with a
+/// foreign key to `customers`, and every column named `customer_id` even
+/// without one (a later migration may forget the REFERENCES clause).
 pub(crate) fn customer_references(conn: &Connection) -> Result<Vec<(String, String)>> {
     let mut st = conn.prepare(
         "SELECT m.name, f.\"from\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
          WHERE m.type = 'table' AND f.\"table\" = 'customers'
-         ORDER BY m.name, f.\"from\"",
+         UNION
+         SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND p.name = 'customer_id' AND m.name NOT LIKE 'sqlite_%'
+         ORDER BY 1, 2",
     )?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
