@@ -63,5 +63,8 @@ fn regulars_commands() -> &'static [&'static str] {
         "backup_now",
         "needs_owner_setup",
         "set_up_owner",
+        "list_campaigns",
+        "save_campaign",
+        "preview_campaign",
     ]
 }

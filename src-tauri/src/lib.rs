@@ -419,6 +419,9 @@ pub fn run() {
             owner::backup_now,
             owner::needs_owner_setup,
             owner::set_up_owner,
+            owner::list_campaigns,
+            owner::save_campaign,
+            owner::preview_campaign,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use regulars_core::ids::{CustomerId, HouseholdId, MergeId, NoteId, StaffId};
 use regulars_core::model::{
-    ApiError, AuditEntry, BackupReport, ContactItem, ContactOutcome, CustomerEdit, Dashboard,
+    ApiError, AuditEntry, BackupReport, CampaignDraft, CampaignInfo, CampaignPreview, ContactItem, ContactOutcome, CustomerEdit, Dashboard,
     DashboardChart, DuplicatePair, ErasureReport, Household, MergeReceipt,
     OfferResults, OverdueCustomer, Profile, Role, SegmentReport, Session, StaffMember,
 };
@@ -365,4 +365,34 @@ pub async fn backup_now(
 
 fn display(p: PathBuf) -> String {
     p.display().to_string()
+}
+
+#[tauri::command]
+pub async fn list_campaigns(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+) -> CmdResult<Vec<CampaignInfo>> {
+    session.owner()?;
+    Ok(state.get()?.list_campaigns()?)
+}
+
+#[tauri::command]
+pub async fn save_campaign(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+    draft: CampaignDraft,
+) -> CmdResult<CampaignDraft> {
+    session.owner()?;
+    Ok(state.get()?.save_campaign(&draft)?)
+}
+
+/// Who the campaign would reach today, by the till's own rule.
+#[tauri::command]
+pub async fn preview_campaign(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+    draft: CampaignDraft,
+) -> CmdResult<CampaignPreview> {
+    session.owner()?;
+    Ok(state.get()?.preview_campaign(&draft, None)?)
 }

@@ -29,6 +29,9 @@ import type { StaffMember } from '../bindings/StaffMember';
 import type { AuditEntry } from '../bindings/AuditEntry';
 import type { BackupReport } from '../bindings/BackupReport';
 import type { Role } from '../bindings/Role';
+import type { CampaignDraft } from '../bindings/CampaignDraft';
+import type { CampaignInfo } from '../bindings/CampaignInfo';
+import type { CampaignPreview } from '../bindings/CampaignPreview';
 import type { Dashboard } from '../bindings/Dashboard';
 import type { DashboardChart } from '../bindings/DashboardChart';
 import type { OfferResults } from '../bindings/OfferResults';
@@ -274,3 +277,12 @@ export const setPin = (staffId: string, pin: string): Promise<null> => call('set
 
 /** Backs the store up now into the backup folder. */
 export const backupNow = (): Promise<BackupReport> => call('backup_now');
+
+export const listCampaigns = (): Promise<CampaignInfo[]> => call('list_campaigns');
+
+/** Saves a campaign (validated by the core); gives it back with its id. */
+export const saveCampaign = (draft: CampaignDraft): Promise<CampaignDraft> => call('save_campaign', { draft });
+
+/** Who the campaign would be offered to today, by the till's own rule. */
+export const previewCampaign = (draft: CampaignDraft): Promise<CampaignPreview> =>
+  call('preview_campaign', { draft });
