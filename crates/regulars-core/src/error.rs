@@ -60,8 +60,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// SQLite could not grow the file (SQLITE_FULL): the write was rolled
+    /// back whole, so nothing of it is stored and nothing before it is lost.
+    #[error("the disk is full: this change was not saved (everything saved before it is safe). Free some space on the disk (empty the bin, delete old downloads or backups), then try again")]
+    DiskFull,
+
+    /// The disk refused a read or write (SQLITE_IOERR): failing hardware,
+    /// a removed USB drive, a network share that went away.
+    #[error("the disk could not read or write the store file ({detail}); this change was not saved. Check the drive is connected and healthy, then try again; if it keeps happening, copy the diagnostics for support")]
+    DiskIo { detail: String },
+
+    // Built through `From<rusqlite::Error>` below, which sorts out the disk
+    // errors first so they never reach the person as a bare SQLite message.
     #[error("store error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 
     // The migration error quotes whole SQL scripts; a person needs the gist.
     #[error("could not upgrade the store schema ({}); nothing was changed: restore a backup or report this", first_line(.0))]
@@ -81,6 +93,9 @@ pub enum ErrorCode {
     NotFound,
     Busy,
     Corrupt,
+    /// The disk is full: nothing of the failed change was saved; free space
+    /// and retry.
+    DiskFull,
     Internal,
 }
 
@@ -99,7 +114,13 @@ impl Error {
             Error::Busy => ErrorCode::Busy,
             Error::Corrupt { .. } | Error::TooNew { .. } => ErrorCode::Corrupt,
             Error::Sqlite(e) if is_busy(e) => ErrorCode::Busy,
-            Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => ErrorCode::Internal,
+            Error::DiskFull => ErrorCode::DiskFull,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorCode::DiskFull
+            }
+            Error::DiskIo { .. } | Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 
@@ -108,6 +129,38 @@ impl Error {
             field,
             message: message.into(),
         }
+    }
+}
+
+/// The one place SQLite errors become [`Error`]s: a full disk and disk I/O
+/// failures get messages a person can act on; the rest stay `Sqlite`.
+/// (SQLite's unix layer already reports a write that hit ENOSPC as
+/// SQLITE_FULL, so a really full disk and `max_page_count` look the same.)
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull,
+            Some(rusqlite::ErrorCode::SystemIoFailure) => {
+                // The extended code names the failing operation (write,
+                // fsync, truncate...), which is what support needs.
+                let ext = match &e {
+                    rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+                    _ => 0,
+                };
+                Error::DiskIo {
+                    detail: format!("SQLite I/O error {ext}"),
+                }
+            }
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
+impl Error {
+    /// Whether the failure was the disk (full or failing) rather than the
+    /// data: the caller may retry the same change once the disk is fixed.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, Error::DiskFull | Error::DiskIo { .. }) || self.code() == ErrorCode::DiskFull
     }
 }
 
