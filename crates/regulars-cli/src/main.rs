@@ -283,7 +283,14 @@ fn run(cli: Cli) -> Result<()> {
             cmd: CustomersCmd::Import { file, errors },
         } => {
             let mut r = open(&cli.db)?;
-            let rep = import::customers_csv(r.store_mut(), &file)?;
+            // Through the facade, like the app: logged, and search sees them.
+            let rep = r.import_with(
+                std::slice::from_ref(&file),
+                "customers",
+                &import::ImportOptions::default(),
+                &mut |_| {},
+                &std::sync::atomic::AtomicBool::new(false),
+            )?;
             println!(
                 "{}: {} rows, {} imported, {} already present, {} rejected",
                 file.display(),

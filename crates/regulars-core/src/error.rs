@@ -193,3 +193,39 @@ fn first_line(e: &impl std::fmt::Display) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_errors_map_to_what_a_person_can_act_on() {
+        use rusqlite::ffi;
+        for (code, want) in [
+            (ffi::SQLITE_FULL, ErrorCode::DiskFull),
+            (ffi::SQLITE_IOERR_WRITE, ErrorCode::Internal),
+            (ffi::SQLITE_IOERR_FSYNC, ErrorCode::Internal),
+            (ffi::SQLITE_BUSY, ErrorCode::Busy),
+            (ffi::SQLITE_CONSTRAINT_UNIQUE, ErrorCode::Internal),
+        ] {
+            let e = Error::from(sqlite(code));
+            assert_eq!(e.code(), want, "{code}: {e}");
+        }
+        let full = Error::from(sqlite(ffi::SQLITE_FULL));
+        assert!(matches!(full, Error::DiskFull) && full.is_disk());
+        assert!(full.to_string().contains("Free some space"));
+        let io = Error::from(sqlite(ffi::SQLITE_IOERR_WRITE));
+        assert!(matches!(io, Error::DiskIo { .. }) && io.is_disk());
+        assert!(io.to_string().contains("I/O error 778"), "{io}");
+        assert!(!Error::from(sqlite(ffi::SQLITE_CONSTRAINT_UNIQUE)).is_disk());
+        let enospc = Error::Io {
+            path: "x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert_eq!(enospc.code(), ErrorCode::DiskFull);
+    }
+}

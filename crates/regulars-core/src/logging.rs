@@ -62,6 +62,21 @@ pub fn init_logging(dir: &Path) -> Result<LogGuard> {
             "is already set up in this process; keep the first LogGuard instead of calling init_logging again",
         )
     })?;
+    // A panic is the crash support most needs to hear about. Its location
+    // is logged, not its message: messages may quote values being handled.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        tracing::error!(at, thread, "panic");
+        previous(info);
+    }));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         os = std::env::consts::OS,
