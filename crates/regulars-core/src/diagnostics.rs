@@ -78,7 +78,7 @@ pub fn gather(store: &Store, log_dir: Option<&Path>) -> Result<Diagnostics> {
         schema_version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
         schema_known: crate::store::schema_version(),
         sqlite_version: rusqlite::version().to_string(),
-        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        os: os_description(),
         store_file: path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -97,6 +97,22 @@ pub fn gather(store: &Store, log_dir: Option<&Path>) -> Result<Diagnostics> {
     };
     d.text = render(&d);
     Ok(d)
+}
+
+/// OS and architecture, with the distribution's name where the OS says it
+/// (Linux `/etc/os-release`); no host or user names.
+fn os_description() -> String {
+    let mut s = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+    if let Ok(text) = std::fs::read_to_string("/etc/os-release") {
+        if let Some(name) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+            .map(|v| v.trim_matches('"'))
+        {
+            s = format!("{s} ({})", crate::error::clip(name));
+        }
+    }
+    s
 }
 
 /// The plain-text form support reads.

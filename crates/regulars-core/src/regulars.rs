@@ -221,13 +221,21 @@ impl Regulars {
 
     /// Gives an existing customer a card (an unknown card scanned at the till).
     pub fn attach_card(&mut self, id: CustomerId, raw: &str) -> Result<Profile> {
-        let card = CardNumber::parse(raw)?;
-        self.store.customer(id)?;
-        let now = now_iso();
-        let tx = self.store.write()?;
-        Store::insert_card(&tx, id, &card, &now)?;
-        tx.commit()?;
-        self.store.profile(id)
+        let r = (|| {
+            let card = CardNumber::parse(raw)?;
+            self.store.customer(id)?;
+            let now = now_iso();
+            let tx = self.store.write()?;
+            Store::insert_card(&tx, id, &card, &now)?;
+            tx.commit()?;
+            self.store.profile(id)
+        })();
+        match &r {
+            // The card number is not logged: it identifies a person.
+            Ok(_) => tracing::info!(customer = %id, "card attached"),
+            Err(e) => crate::logging::log_error("attach_card", e),
+        }
+        r
     }
 
     pub fn info(&self) -> Result<StoreInfo> {
@@ -306,7 +314,11 @@ impl Regulars {
     }
 
     pub fn save_product(&mut self, id: Option<ProductId>, draft: &ProductDraft) -> Result<Product> {
-        let p = self.store.save_product(id, draft)?;
+        let p = self
+            .store
+            .save_product(id, draft)
+            .inspect_err(|e| crate::logging::log_error("save_product", e))?;
+        tracing::info!(product = %p.id, new = id.is_none(), "product saved");
         if let Some(e) = self.suggest.as_mut() {
             e.upsert_product(&p);
         }
@@ -338,7 +350,11 @@ impl Regulars {
     }
 
     pub fn attach_sale_customer(&mut self, sale: SaleId, customer: CustomerId) -> Result<Sale> {
-        let sale = self.store.attach_sale_customer(sale, customer)?;
+        let sale = self
+            .store
+            .attach_sale_customer(sale, customer)
+            .inspect_err(|e| crate::logging::log_error("attach_sale_customer", e))?;
+        tracing::info!(sale = %sale.id, customer = %customer, "customer attached to sale");
         self.refresh_activity(Some(customer))?;
         if let Some(e) = self.suggest.as_mut() {
             e.record_sale(&self.store, &sale)?;
@@ -352,7 +368,17 @@ impl Regulars {
         positions: &[u32],
         payment: PaymentMethod,
     ) -> Result<Sale> {
-        let refund = self.store.refund_sale(sale, positions, payment)?;
+        let refund = self
+            .store
+            .refund_sale(sale, positions, payment)
+            .inspect_err(|e| crate::logging::log_error("refund_sale", e))?;
+        tracing::info!(
+            refund = %refund.id,
+            of = %sale,
+            lines = refund.lines.len(),
+            total_cents = refund.total_cents,
+            "sale refunded"
+        );
         self.refresh_activity(refund.customer_id)?;
         Ok(refund)
     }
