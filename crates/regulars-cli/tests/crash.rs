@@ -8,7 +8,9 @@
 //! - no sale is half written (lines missing, or not summing to the total),
 //!   every sale has its outbox row, and the points ledger matches the sales;
 //! - an interrupted import applied whole batches only, and running it again
-//!   (`regulars import csv`) completes it without duplicates.
+//!   (`regulars import csv`) completes it without duplicates;
+//! - and at the end, that the log survived the kills and holds no names or
+//!   note text.
 //!
 //! One store file is reused across iterations: spawning dominates the cost.
 
@@ -289,4 +291,23 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged_and_leaves_nothing_half_w
         points_of.len()
     );
     assert!(imports_cut >= 10, "only {imports_cut} imports were cut");
+    // The log lived through the kills too (unbuffered writes), and holds
+    // ids and counts, not the names and note texts written above.
+    let mut log = String::new();
+    for e in std::fs::read_dir(dir.path().join("logs")).unwrap() {
+        log.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    let opened = log.matches("store opened").count();
+    assert!(opened >= 50, "only {opened} starts logged");
+    assert!(log.contains("sale completed") && log.contains("note added"));
+    for s in [
+        "Stress",
+        "Customer1",
+        "Imported",
+        "Person1",
+        "stress note",
+        "delivery days",
+    ] {
+        assert!(!log.contains(s), "{s:?} is in the log");
+    }
 }
