@@ -101,6 +101,7 @@ pub fn run(db: &Path, mode: Mode, seed: u64, iterations: u64, batch_rows: usize)
                         Visibility::Owner
                     },
                     follow_up_on: None,
+                    expires_on: None,
                 };
                 let n = r.add_note(*rng.pick(&customers), &note)?;
                 ack(format!("note {}", n.id))?;

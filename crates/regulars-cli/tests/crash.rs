@@ -290,7 +290,7 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged_and_leaves_nothing_half_w
         "too few sales acknowledged ({}) for the test to mean much",
         points_of.len()
     );
-    assert!(imports_cut >= 10, "only {imports_cut} imports were cut");
+    assert!(imports_cut >= 5, "only {imports_cut} imports were cut");
     // The log lived through the kills too (unbuffered writes), and holds
     // ids and counts, not the names and note texts written above.
     let mut log = String::new();

@@ -72,6 +72,14 @@ pub enum Error {
 
     // Built through `From<rusqlite::Error>` below, which sorts out the disk
     // errors first so they never reach the person as a bare SQLite message.
+    /// An action that cannot be done now, with why and what to do instead
+    /// (an undo whose rows changed since, a merge of a customer with itself).
+    #[error("{action} refused: {reason}")]
+    Refused {
+        action: &'static str,
+        reason: String,
+    },
+
     #[error("store error: {0}")]
     Sqlite(rusqlite::Error),
 
@@ -105,7 +113,7 @@ impl Error {
             Error::InvalidId { .. } | Error::InvalidCard { .. } | Error::Invalid { .. } => {
                 ErrorCode::InvalidInput
             }
-            Error::Import { .. } => ErrorCode::InvalidInput,
+            Error::Import { .. } | Error::Refused { .. } => ErrorCode::InvalidInput,
             Error::BadCheckDigit { .. } => ErrorCode::BadCheckDigit,
             Error::UnknownCard { .. } => ErrorCode::UnknownCard,
             Error::CardTaken { .. } => ErrorCode::CardTaken,

@@ -90,6 +90,9 @@ uuid_id!(
     /// A note about a customer.
     NoteId, "note id");
 uuid_id!(
+    /// One merge of two customers (what an undo names).
+    MergeId, "merge id");
+uuid_id!(
     /// A product in the catalogue.
     ProductId, "product id");
 uuid_id!(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::card::{CardKind, CardNumber};
-use crate::ids::{CustomerId, HouseholdId, NoteId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, SaleId};
 
 /// One line in a list of customers: enough to tell two John Smiths apart.
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -78,6 +78,17 @@ impl Visibility {
     }
 }
 
+/// Who is looking at a profile: decides which notes they see. (A plain
+/// role for now; the staff/session work maps its roles onto this.)
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Viewer {
+    /// A cashier: staff notes that have not expired.
+    Staff,
+    /// The owner: every note not retired, expired ones too (to tidy up).
+    Owner,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
 pub struct Note {
     pub id: NoteId,
@@ -87,6 +98,10 @@ pub struct Note {
     /// ISO date on which the note wants a follow-up question.
     pub follow_up_on: Option<String>,
     pub created_at: String,
+    /// ISO date from which the note is hidden from the till and prompts.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -95,6 +110,92 @@ pub struct NewNote {
     pub author: String,
     pub visibility: Visibility,
     pub follow_up_on: Option<String>,
+    /// ISO date from which the note no longer shows (optional).
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
+}
+
+/// The owner's edit of a note (the author stays who wrote it).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct NoteEdit {
+    pub body: String,
+    pub visibility: Visibility,
+    pub follow_up_on: Option<String>,
+    pub expires_on: Option<String>,
+}
+
+/// A postal address; every part optional.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+}
+
+/// The customer edit form: the whole customer as it should now be. The same
+/// rules as enrolment apply; only the fields that changed are recorded.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct CustomerEdit {
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub birthday: Option<String>,
+    pub marketing_consent: bool,
+    pub external_ref: Option<String>,
+    pub address: Address,
+}
+
+/// A household with its members.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Household {
+    pub id: HouseholdId,
+    pub name: String,
+    pub members: Vec<HouseholdMember>,
+}
+
+/// One side of a possible duplicate, for side-by-side review.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicateSide {
+    pub summary: CustomerSummary,
+    pub phones: Vec<String>,
+    pub address: Address,
+    pub points_balance: i64,
+    /// Every card, retired ones too.
+    pub cards: Vec<CardNumber>,
+}
+
+/// Two customers who may be one person, with the evidence, best first.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicatePair {
+    pub a: DuplicateSide,
+    pub b: DuplicateSide,
+    /// 0-100; higher is more likely the same person.
+    pub score: f32,
+    /// Human-readable reasons ("same phone ...4567", "Bob is a nickname of Robert").
+    pub evidence: Vec<String>,
+}
+
+/// What a merge did; `merge_id` is what an undo takes.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MergeReceipt {
+    pub merge_id: MergeId,
+    pub survivor_id: CustomerId,
+    pub merged_id: CustomerId,
+    /// Rows moved to the survivor, per kind ("sales" -> 12).
+    pub moved: Vec<MovedRows>,
+    /// Survivor fields that were empty and were filled from the merged one.
+    pub filled: Vec<String>,
+    pub merged_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MovedRows {
+    pub what: String,
+    pub rows: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -143,6 +244,7 @@ pub struct Profile {
     pub recent_visits: Vec<Visit>,
     pub notes: Vec<Note>,
     pub points_balance: i64,
+    pub address: Address,
 }
 
 /// What the enrolment form sends.
@@ -434,4 +536,258 @@ pub struct Diagnostics {
     pub log_lines: Vec<String>,
     /// All of the above as plain text: what the button puts on the clipboard.
     pub text: String,
+}
+
+// ---------------------------------------------------------------------------
+// Review (the owner's dashboard, segments, overdue regulars, offer results)
+// and "reach out" (who to contact this week). Computed by `crate::review`.
+// ---------------------------------------------------------------------------
+
+/// A customer's standing by recency, frequency and spend (see
+/// `review::segments` for the exact rule).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerSegment {
+    /// Came recently, comes often, spends the most.
+    Champions,
+    /// Comes often and spends well; not necessarily this week.
+    Loyal,
+    /// Came recently, not often yet.
+    Promising,
+    /// First visit within the last 30 days.
+    New,
+    /// Middling on all counts and slipping.
+    NeedsAttention,
+    /// Used to come often or spend well, has not come for a while.
+    AtRisk,
+    /// Has not come for a long time, or came rarely and long ago.
+    Lost,
+}
+
+impl CustomerSegment {
+    pub const ALL: [CustomerSegment; 7] = [
+        CustomerSegment::Champions,
+        CustomerSegment::Loyal,
+        CustomerSegment::Promising,
+        CustomerSegment::New,
+        CustomerSegment::NeedsAttention,
+        CustomerSegment::AtRisk,
+        CustomerSegment::Lost,
+    ];
+
+    /// The plain name the owner reads ("needs attention").
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerSegment::Champions => "champions",
+            CustomerSegment::Loyal => "loyal",
+            CustomerSegment::Promising => "promising",
+            CustomerSegment::New => "new",
+            CustomerSegment::NeedsAttention => "needs attention",
+            CustomerSegment::AtRisk => "at risk",
+            CustomerSegment::Lost => "lost",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SegmentCount {
+    pub segment: CustomerSegment,
+    pub customers: u32,
+}
+
+/// Segment counts at one moment (the end of a month, or the as-of date).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SegmentSnapshot {
+    /// ISO date (YYYY-MM-DD): counts as of the end of this day.
+    pub as_of: String,
+    /// All seven segments, in `CustomerSegment::ALL` order.
+    pub counts: Vec<SegmentCount>,
+}
+
+/// Segments now and how their counts moved month by month.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SegmentReport {
+    pub current: SegmentSnapshot,
+    /// Oldest first; the last entry is `current`.
+    pub history: Vec<SegmentSnapshot>,
+    /// Customers with at least one visit up to the as-of date.
+    pub customers: u32,
+}
+
+/// A regular who is late against their own rhythm.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct OverdueCustomer {
+    pub customer_id: CustomerId,
+    pub display_name: String,
+    /// ISO date of the last visit.
+    pub last_visit: String,
+    pub days_since: u32,
+    /// Their usual gap between visits, in days (median).
+    pub usual_gap_days: u32,
+    /// The gap after which they count as overdue (see `review::overdue`).
+    pub threshold_days: u32,
+    /// Their usual (median) basket, in cents.
+    pub usual_spend_cents: i64,
+    pub visits: u32,
+    /// "usually every 7 days, last seen 23 days ago (3 Oct)".
+    pub reason: String,
+}
+
+/// Totals of one period.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct PeriodTotals {
+    /// ISO date of the first day.
+    pub from: String,
+    /// ISO date of the last day (inclusive).
+    pub to: String,
+    /// Sales that are not refunds.
+    pub visits: u32,
+    /// Visits by known customers.
+    pub identified_visits: u32,
+    /// Net of refunds, in cents.
+    pub revenue_cents: i64,
+    /// Sales (refunds excluded) divided by visits, in cents.
+    pub average_basket_cents: i64,
+    /// Distinct known customers who visited.
+    pub customers: u32,
+    /// Of those, whose first visit ever was in the period.
+    pub new_customers: u32,
+    pub returning_customers: u32,
+}
+
+/// One point of the revenue trend (a day, or a week starting that day).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct TrendPoint {
+    /// ISO date of the day (or of the first day of the week).
+    pub start: String,
+    pub visits: u32,
+    pub revenue_cents: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SegmentRevenue {
+    pub segment: CustomerSegment,
+    /// Customers of this segment (as of the period's end) who visited.
+    pub customers: u32,
+    pub visits: u32,
+    pub revenue_cents: i64,
+}
+
+/// The owner's dashboard for a period, with the previous period of the same
+/// length for comparison.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Dashboard {
+    pub current: PeriodTotals,
+    pub previous: PeriodTotals,
+    /// Visits by weekday (0 = Monday) and hour of day (0-23) in shop time:
+    /// 7 rows of 24.
+    pub visits_by_hour: Vec<Vec<u32>>,
+    /// "day" for periods up to 62 days, else "week".
+    pub trend_step: String,
+    pub revenue_trend: Vec<TrendPoint>,
+    /// Known customers' visits by their segment at the period's end; the
+    /// anonymous rest is not in any segment.
+    pub revenue_by_segment: Vec<SegmentRevenue>,
+}
+
+/// Which dashboard chart to export as CSV.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DashboardChart {
+    Totals,
+    VisitsByHour,
+    RevenueTrend,
+    RevenueBySegment,
+}
+
+/// Offers shown / accepted / declined for one rule (offer kind) or campaign.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct OfferResult {
+    pub kind: OfferKind,
+    /// The campaign's name (campaign offers), else None (the whole kind).
+    pub campaign: Option<String>,
+    pub shown: u32,
+    pub accepted: u32,
+    pub declined: u32,
+    /// Sum of the distinct sales the accepted offers were linked to.
+    pub revenue_cents: i64,
+    /// Accepted offers linked to a sale (the rest add no revenue).
+    pub linked_sales: u32,
+}
+
+/// The cashier's verdicts on prompts of one kind.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct PromptResult {
+    pub kind: PromptKind,
+    pub used: u32,
+    pub not_relevant: u32,
+}
+
+/// How prompts and offers did in a period.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct OfferResults {
+    pub from: String,
+    pub to: String,
+    pub offers: Vec<OfferResult>,
+    pub prompts: Vec<PromptResult>,
+}
+
+/// Why a customer is on the contact list.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactReason {
+    /// A note's follow-up date has come (service: no marketing consent needed).
+    FollowUp,
+    /// Late against their own rhythm (marketing: needs consent).
+    Overdue,
+    /// Birthday in the coming week (marketing: needs consent).
+    Birthday,
+}
+
+/// One line of "who to contact this week".
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct ContactItem {
+    pub customer_id: CustomerId,
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub reason: ContactReason,
+    /// What `record_contact_outcome` is recorded against.
+    pub reason_key: String,
+    pub reason_text: String,
+    pub suggested_message: String,
+    /// 0-100; higher first.
+    pub priority: u32,
+}
+
+/// What came of contacting someone.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactOutcome {
+    Called,
+    Messaged,
+    NoAnswer,
+    NotInterested,
+}
+
+impl ContactOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactOutcome::Called => "called",
+            ContactOutcome::Messaged => "messaged",
+            ContactOutcome::NoAnswer => "no_answer",
+            ContactOutcome::NotInterested => "not_interested",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "called" => Some(ContactOutcome::Called),
+            "messaged" => Some(ContactOutcome::Messaged),
+            "no_answer" => Some(ContactOutcome::NoAnswer),
+            "not_interested" => Some(ContactOutcome::NotInterested),
+            _ => None,
+        }
+    }
 }

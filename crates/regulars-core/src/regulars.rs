@@ -13,10 +13,11 @@ use std::time::Instant;
 
 use crate::card::CardNumber;
 use crate::checkout::{self, Code};
-use crate::ids::{CustomerId, ProductId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, ProductId, SaleId};
 use crate::model::{
-    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod, Product,
-    ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
+    CustomerEdit, DuplicateCandidate, DuplicatePair, FoundCustomer, Household, MergeReceipt,
+    NewCustomer, NewNote, Note, NoteEdit, PaymentMethod, Product, ProductDraft, Profile, Sale,
+    SaleDraft, ScanResult, StoreInfo, Viewer,
 };
 use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
@@ -116,7 +117,7 @@ impl Regulars {
     pub fn lookup_card(&self, raw: &str) -> Result<Profile> {
         let r = CardNumber::parse(raw)
             .and_then(|card| self.store.card_holder(&card))
-            .and_then(|id| self.store.profile(id));
+            .and_then(|id| self.store.profile(id, Viewer::Staff));
         // The card number is not logged: it identifies a person.
         if let Err(e) = &r {
             crate::logging::log_error("lookup_card", e);
@@ -124,8 +125,15 @@ impl Regulars {
         r
     }
 
+    /// The till's view of a customer (what any cashier may see).
     pub fn profile(&self, id: CustomerId) -> Result<Profile> {
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
+    }
+
+    /// A customer as `viewer` may see them: the owner also sees owner-only
+    /// and expired notes.
+    pub fn profile_for(&self, id: CustomerId, viewer: Viewer) -> Result<Profile> {
+        self.store.profile(id, viewer)
     }
 
     pub fn add_note(&mut self, id: CustomerId, note: &NewNote) -> Result<Note> {
@@ -216,7 +224,7 @@ impl Regulars {
         Store::insert_card(&tx, row.id, &card, &now)?;
         tx.commit()?;
         self.index.upsert(self.store.search_doc(row.id)?);
-        self.store.profile(row.id)
+        self.store.profile(row.id, Viewer::Staff)
     }
 
     /// Gives an existing customer a card (an unknown card scanned at the till).
@@ -228,7 +236,7 @@ impl Regulars {
             let tx = self.store.write()?;
             Store::insert_card(&tx, id, &card, &now)?;
             tx.commit()?;
-            self.store.profile(id)
+            self.store.profile(id, Viewer::Staff)
         })();
         match &r {
             // The card number is not logged: it identifies a person.
@@ -280,7 +288,7 @@ impl Regulars {
         let code = checkout::classify(raw)?;
         let customer = |id: CustomerId| -> Result<ScanResult> {
             Ok(ScanResult::Customer {
-                profile: Box::new(self.store.profile(id)?),
+                profile: Box::new(self.store.profile(id, Viewer::Staff)?),
             })
         };
         match &code {
@@ -592,6 +600,112 @@ impl Regulars {
             Err(e) => crate::logging::log_error("diagnostics", e),
         }
         d
+    }
+
+    /// Saves the customer edit form (same rules as enrolment); only changed
+    /// fields are recorded for sync. Search sees the new name at once.
+    pub fn update_customer(&mut self, id: CustomerId, edit: &CustomerEdit) -> Result<Profile> {
+        let changed = self.store.update_customer(id, edit)?;
+        if !changed.is_empty() {
+            self.index.upsert(self.store.search_doc(id)?);
+        }
+        self.store.profile(id, Viewer::Owner)
+    }
+
+    /// A new household, with these customers in it (moved from any other).
+    pub fn create_household(&mut self, name: &str, members: &[CustomerId]) -> Result<Household> {
+        for m in members {
+            self.store.customer(*m)?;
+        }
+        let id = self.store.create_household(name)?;
+        for m in members {
+            self.store.set_household(*m, Some(id))?;
+        }
+        self.store.household(id)
+    }
+
+    pub fn rename_household(&mut self, id: HouseholdId, name: &str) -> Result<Household> {
+        self.store.rename_household(id, name)?;
+        self.store.household(id)
+    }
+
+    /// Adds a customer to a household (`Some`, moving them out of any
+    /// other) or takes them out (`None`). Returns the customer's profile.
+    pub fn set_household(
+        &mut self,
+        customer: CustomerId,
+        household: Option<HouseholdId>,
+    ) -> Result<Profile> {
+        self.store.set_household(customer, household)?;
+        self.store.profile(customer, Viewer::Owner)
+    }
+
+    pub fn household(&self, id: HouseholdId) -> Result<Household> {
+        self.store.household(id)
+    }
+
+    /// The owner edits a note's text, visibility, follow-up or expiry.
+    pub fn edit_note(&mut self, id: NoteId, edit: &NoteEdit) -> Result<Note> {
+        self.store.edit_note(id, edit)
+    }
+
+    /// The owner retires a note: nobody sees it any more.
+    pub fn retire_note(&mut self, id: NoteId) -> Result<()> {
+        self.store.retire_note(id)
+    }
+
+    /// Pairs of customers who may be one person, best evidence first, each
+    /// side with what the owner needs to compare them. Dismissed pairs
+    /// never come back.
+    pub fn duplicate_pairs(&self, limit: usize) -> Result<Vec<DuplicatePair>> {
+        let records = self.store.dup_records()?;
+        let dismissed = self.store.dismissed_pairs()?;
+        crate::manage::duplicates::rank_pairs(&records, &dismissed, limit.clamp(1, 1_000))
+            .into_iter()
+            .map(|p| {
+                Ok(DuplicatePair {
+                    a: self.store.duplicate_side(records[p.a].id)?,
+                    b: self.store.duplicate_side(records[p.b].id)?,
+                    score: p.score,
+                    evidence: p.evidence,
+                })
+            })
+            .collect()
+    }
+
+    /// "Not the same person": the pair is not suggested again.
+    pub fn dismiss_duplicate(&mut self, a: CustomerId, b: CustomerId) -> Result<()> {
+        self.store.dismiss_pair(a, b)
+    }
+
+    /// Merges `merged` into `survivor` (everything moves; see
+    /// `Store::merge_customers`). Search forgets the merged customer; the
+    /// suggestion engine rebuilds on next use.
+    pub fn merge_customers(
+        &mut self,
+        survivor: CustomerId,
+        merged: CustomerId,
+    ) -> Result<MergeReceipt> {
+        let receipt = self.store.merge_customers(survivor, merged)?;
+        self.index.remove(merged);
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.suggest = None;
+        Ok(receipt)
+    }
+
+    /// Undoes a merge exactly, or refuses (nothing changed) when the rows
+    /// it moved changed since. Returns the restored customer's profile.
+    pub fn undo_merge(&mut self, merge: MergeId) -> Result<Profile> {
+        let (survivor, merged) = self.store.undo_merge(merge)?;
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.index.upsert(self.store.search_doc(merged)?);
+        self.suggest = None;
+        self.store.profile(merged, Viewer::Owner)
+    }
+
+    /// Where a merged-away customer went (for late changes and old links).
+    pub fn merged_into(&self, id: CustomerId) -> Result<Option<CustomerId>> {
+        self.store.redirect(id)
     }
 
     pub fn is_empty(&self) -> Result<bool> {

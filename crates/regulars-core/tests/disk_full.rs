@@ -178,6 +178,7 @@ fn a_note_and_an_enrolment_on_a_full_disk_are_refused_and_nothing_is_lost() {
                 author: "Sam".into(),
                 visibility: Visibility::Staff,
                 follow_up_on: None,
+                expires_on: None,
             },
         )
     });
@@ -219,6 +220,7 @@ fn a_note_and_an_enrolment_on_a_full_disk_are_refused_and_nothing_is_lost() {
             author: "Sam".into(),
             visibility: Visibility::Staff,
             follow_up_on: None,
+            expires_on: None,
         },
     )
     .unwrap();

@@ -71,6 +71,7 @@ fn logs_and_diagnostics_hold_no_personal_data() {
             author: "Sam".into(),
             visibility: Visibility::Staff,
             follow_up_on: None,
+            expires_on: None,
         },
     )
     .unwrap();
@@ -82,6 +83,7 @@ fn logs_and_diagnostics_hold_no_personal_data() {
                 author: "Sam".into(),
                 visibility: Visibility::Staff,
                 follow_up_on: None,
+                expires_on: None,
             },
         )
         .is_err());

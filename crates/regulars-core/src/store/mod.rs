@@ -9,6 +9,7 @@
 //! the in-memory search index (see [`crate::search`]), shipping the outbox.
 
 mod customers;
+mod manage;
 mod profile;
 mod sales;
 
@@ -31,18 +32,26 @@ pub use sales::receipt_html;
 /// open, and so never modify, some other program's SQLite file.
 const APPLICATION_ID: i64 = 0x5245_4755;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!("../../migrations/0002_import.sql")),
-        M::up(include_str!("../../migrations/0003_suggestions.sql")),
-        M::up(include_str!("../../migrations/0004_visit_index.sql")),
-    ])
-});
+/// The schema's history, oldest first; a store's `user_version` is how many
+/// of these it has applied. Append only: never edit or reorder a file that
+/// has shipped.
+const MIGRATION_SQL: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_import.sql"),
+    include_str!("../../migrations/0003_suggestions.sql"),
+    include_str!("../../migrations/0004_visit_index.sql"),
+    // 0005 (staff) is on its way from another branch and goes before
+    // 0006 when it lands; no release has shipped any of these yet.
+    include_str!("../../migrations/0006_review.sql"),
+    include_str!("../../migrations/0007_manage.sql"),
+];
+
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(MIGRATION_SQL.iter().map(|sql| M::up(sql)).collect()));
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    4
+    MIGRATION_SQL.len() as i64
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it

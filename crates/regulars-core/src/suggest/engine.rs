@@ -255,10 +255,12 @@ impl Engine {
         };
         let notes: Vec<NoteFact> = conn
             .prepare_cached(
+                // Expired and retired notes prompt nobody.
                 "SELECT id, body, author, created_at, follow_up_on FROM notes
-                 WHERE customer_id = ?1 AND follow_up_on IS NOT NULL AND visibility = 'staff'",
+                 WHERE customer_id = ?1 AND follow_up_on IS NOT NULL AND visibility = 'staff'
+                   AND retired_at IS NULL AND (expires_on IS NULL OR expires_on > ?2)",
             )?
-            .query_map([customer], |r| {
+            .query_map(params![customer, now.format("%Y-%m-%d").to_string()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
