@@ -605,7 +605,11 @@ impl Regulars {
     /// Saves the customer edit form (same rules as enrolment); only changed
     /// fields are recorded for sync. Search sees the new name at once.
     pub fn update_customer(&mut self, id: CustomerId, edit: &CustomerEdit) -> Result<Profile> {
-        let changed = self.store.update_customer(id, edit)?;
+        let changed = self
+            .store
+            .update_customer(id, edit)
+            .inspect_err(|e| crate::logging::log_error("update_customer", e))?;
+        tracing::info!(customer = %id, fields = changed.len(), "customer updated");
         if !changed.is_empty() {
             self.index.upsert(self.store.search_doc(id)?);
         }
@@ -636,7 +640,10 @@ impl Regulars {
         customer: CustomerId,
         household: Option<HouseholdId>,
     ) -> Result<Profile> {
-        self.store.set_household(customer, household)?;
+        self.store
+            .set_household(customer, household)
+            .inspect_err(|e| crate::logging::log_error("set_household", e))?;
+        tracing::info!(customer = %customer, household = ?household.map(|h| h.to_string()), "household set");
         self.store.profile(customer, Viewer::Owner)
     }
 
@@ -646,12 +653,21 @@ impl Regulars {
 
     /// The owner edits a note's text, visibility, follow-up or expiry.
     pub fn edit_note(&mut self, id: NoteId, edit: &NoteEdit) -> Result<Note> {
-        self.store.edit_note(id, edit)
+        let n = self
+            .store
+            .edit_note(id, edit)
+            .inspect_err(|e| crate::logging::log_error("edit_note", e))?;
+        tracing::info!(note = %id, "note edited");
+        Ok(n)
     }
 
     /// The owner retires a note: nobody sees it any more.
     pub fn retire_note(&mut self, id: NoteId) -> Result<()> {
-        self.store.retire_note(id)
+        self.store
+            .retire_note(id)
+            .inspect_err(|e| crate::logging::log_error("retire_note", e))?;
+        tracing::info!(note = %id, "note retired");
+        Ok(())
     }
 
     /// Pairs of customers who may be one person, best evidence first, each
@@ -686,7 +702,11 @@ impl Regulars {
         survivor: CustomerId,
         merged: CustomerId,
     ) -> Result<MergeReceipt> {
-        let receipt = self.store.merge_customers(survivor, merged)?;
+        let receipt = self
+            .store
+            .merge_customers(survivor, merged)
+            .inspect_err(|e| crate::logging::log_error("merge_customers", e))?;
+        tracing::info!(survivor = %survivor, merged = %merged, "customers merged");
         self.index.remove(merged);
         self.index.upsert(self.store.search_doc(survivor)?);
         self.suggest = None;
@@ -696,7 +716,11 @@ impl Regulars {
     /// Undoes a merge exactly, or refuses (nothing changed) when the rows
     /// it moved changed since. Returns the restored customer's profile.
     pub fn undo_merge(&mut self, merge: MergeId) -> Result<Profile> {
-        let (survivor, merged) = self.store.undo_merge(merge)?;
+        let (survivor, merged) = self
+            .store
+            .undo_merge(merge)
+            .inspect_err(|e| crate::logging::log_error("undo_merge", e))?;
+        tracing::info!(merge = %merge, survivor = %survivor, merged = %merged, "merge undone");
         self.index.upsert(self.store.search_doc(survivor)?);
         self.index.upsert(self.store.search_doc(merged)?);
         self.suggest = None;
