@@ -152,3 +152,37 @@ fn duplicates_merge_and_undo_from_the_command_line() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already undone"));
 }
+
+#[test]
+fn logs_go_beside_the_store_and_diagnostics_show_them_without_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "external_ref,given_name,family_name,phone,email\n\
+         H-1,Winifred,Quimby,802-555-0199,wq@example.com\n",
+    )
+    .unwrap();
+    ok(&db, &["customers", "import", csv.to_str().unwrap()]);
+    ok(&db, &["find", "Quimby"]);
+    let text = ok(&db, &["diagnostics"]);
+    assert!(text.contains("quick check:     ok"), "{text}");
+    assert!(text.contains("customers              1"), "{text}");
+    assert!(text.contains("import finished"), "{text}");
+    assert!(text.contains("store opened"), "{text}");
+    let log = std::fs::read_to_string(dir.path().join("logs/regulars.log")).unwrap();
+    for s in ["Winifred", "Quimby", "555-0199", "wq@example.com"] {
+        assert!(
+            !text.contains(s) && !log.contains(s),
+            "{s} leaked:\n{text}\n{log}"
+        );
+    }
+    let d: serde_json::Value =
+        serde_json::from_str(ok(&db, &["diagnostics", "--json"]).trim()).unwrap();
+    assert_eq!(d["quick_check"], "ok");
+    // --log-dir moves the files.
+    let elsewhere = dir.path().join("elsewhere");
+    ok(&db, &["--log-dir", elsewhere.to_str().unwrap(), "info"]);
+    assert!(elsewhere.join("regulars.log").exists());
+}

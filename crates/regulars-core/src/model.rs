@@ -498,6 +498,46 @@ pub struct Suggestions {
     pub points_balance: i64,
 }
 
+/// Rows in one table, for diagnostics.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: u64,
+}
+
+/// A setting shown in diagnostics (secret ones are left out).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SettingValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// What "copy diagnostics" gives support: versions, the store's health and
+/// size, and the last log lines. Nothing personal: no names, phones, emails,
+/// notes or search text, and only the store's file name, not its folder
+/// (which usually holds the user's login name).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Diagnostics {
+    pub app_version: String,
+    /// Schema the store is at / the newest this build knows.
+    pub schema_version: i64,
+    pub schema_known: i64,
+    pub sqlite_version: String,
+    pub os: String,
+    pub store_file: String,
+    pub store_bytes: u64,
+    pub wal_bytes: u64,
+    /// `PRAGMA quick_check`: "ok" when the file is sound.
+    pub quick_check: String,
+    pub journal_mode: String,
+    pub pending_changes: u64,
+    pub tables: Vec<TableCount>,
+    pub settings: Vec<SettingValue>,
+    pub log_lines: Vec<String>,
+    /// All of the above as plain text: what the button puts on the clipboard.
+    pub text: String,
+}
+
 // ---------------------------------------------------------------------------
 // Review (the owner's dashboard, segments, overdue regulars, offer results)
 // and "reach out" (who to contact this week). Computed by `crate::review`.
