@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use regulars_core::ids::{CustomerId, HouseholdId};
-use regulars_core::manage::duplicates::{rank_pairs, score_pair, DupRecord};
+use regulars_core::manage::duplicates::{blocking_keys, rank_pairs, score_pair, DupRecord};
 use regulars_core::model::{
     Address, CustomerEdit, NewCustomer, NewNote, NoteEdit, Viewer, Visibility,
 };
@@ -653,4 +653,64 @@ fn expired_and_retired_notes_prompt_nobody() {
     assert_eq!(due(&mut r), 1);
     r.retire_note(n.id).unwrap();
     assert_eq!(due(&mut r), 0);
+}
+
+#[test]
+fn blocking_keys_meet_for_variants_of_one_person_only() {
+    let shared = |a: &DupRecord, b: &DupRecord| {
+        let ka: HashSet<String> = blocking_keys(a).into_iter().collect();
+        blocking_keys(b).into_iter().any(|k| ka.contains(&k))
+    };
+    // (a, b, should they be compared?)
+    let cases = [
+        (
+            rec("Robert", "Smith", "", ""),
+            rec("Bob", "Smith", "", ""),
+            true,
+        ),
+        (
+            rec("John", "Smith", "", ""),
+            rec("Jonh", "Smith", "", ""),
+            true,
+        ),
+        (
+            rec("Catherine", "Olsen", "", ""),
+            rec("Katherine", "Olson", "", ""),
+            true,
+        ),
+        (
+            rec("Maria", "Kowalski", "", ""),
+            rec("Maria", "Kowalsky", "", ""),
+            true,
+        ),
+        (
+            rec("Ann", "Lee", "312 555 0101", ""),
+            rec("Zed", "Novak", "+1 (312) 555-0101", ""),
+            true,
+        ),
+        (
+            rec("Ann", "Lee", "", "a@x.com"),
+            rec("Zed", "Novak", "", "A@X.com"),
+            true,
+        ),
+        (
+            rec("Alice", "Jones", "312 555 0100", ""),
+            rec("Peter", "Novak", "773 555 0999", ""),
+            false,
+        ),
+        (
+            rec("Alice", "Jones", "", ""),
+            rec("Alice", "Brown", "", ""),
+            false,
+        ),
+    ];
+    for (i, (a, b, want)) in cases.iter().enumerate() {
+        assert_eq!(
+            shared(a, b),
+            *want,
+            "case {i}: {:?} / {:?}",
+            blocking_keys(a),
+            blocking_keys(b)
+        );
+    }
 }
