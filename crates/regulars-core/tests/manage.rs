@@ -714,3 +714,49 @@ fn blocking_keys_meet_for_variants_of_one_person_only() {
         );
     }
 }
+
+#[test]
+fn undo_after_new_sales_gives_back_the_moved_ones_only() {
+    use regulars_core::model::{DraftLine, SaleDraft};
+    let (_d, mut r) = open();
+    let a = r
+        .enrol(&draft("Robert", "Smith", "312 555 0199"))
+        .unwrap()
+        .summary
+        .id;
+    let b = r
+        .enrol(&draft("Bob", "Smith", "(312) 555-0199"))
+        .unwrap()
+        .summary
+        .id;
+    let sell = |r: &mut Regulars, c: CustomerId| {
+        r.complete_sale(&SaleDraft {
+            customer_id: Some(c),
+            lines: vec![DraftLine {
+                product_id: None,
+                description: "Coffee".into(),
+                quantity: 1.0,
+                unit_price_cents: 300,
+                discount_cents: 0,
+            }],
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+    };
+    let old = sell(&mut r, b);
+    let receipt = r.merge_customers(a, b).unwrap();
+    let new = sell(&mut r, a);
+    r.undo_merge(receipt.merge_id).unwrap();
+    let owner = |s| -> CustomerId {
+        r.store()
+            .conn()
+            .query_row("SELECT customer_id FROM sales WHERE id = ?1", [s], |x| {
+                x.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(owner(old), b);
+    assert_eq!(owner(new), a);
+    assert_eq!(r.profile(b).unwrap().summary.visits, 1);
+}
