@@ -3,6 +3,7 @@
 
 mod bench;
 mod import_cmd;
+mod review;
 mod suggest;
 
 use std::path::{Path, PathBuf};
@@ -105,6 +106,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: import_cmd::ImportCmd,
     },
+    /// The owner's review and "reach out": dashboard, segments, overdue,
+    /// offer-results, contacts, contact-outcome.
+    #[command(flatten)]
+    Review(review::ReviewCmd),
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -160,6 +165,15 @@ enum BenchCmd {
     Suggest {
         #[arg(long, default_value_t = 2_000)]
         customers: usize,
+    },
+    /// Dashboard, segments, overdue and contact list timings on an existing
+    /// store (read only), e.g. the imported Complete Journey.
+    Review {
+        /// The day (YYYY-MM-DD); default the day of the latest sale.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
     },
     /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
     Checkout {
@@ -321,6 +335,10 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => suggest::eval_offers(&data, k, validation, tune, params.as_deref(), train)?,
         Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
+        Cmd::Review(cmd) => review::run(&cli.db, cmd)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Review { as_of, runs },
+        } => review::bench(&cli.db, as_of, runs)?,
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },
         } => bench::recognition(&cli.db, customers, queries)?,

@@ -76,7 +76,7 @@ fn review_and_reach_out_on_a_real_store() {
     assert_eq!(
         names,
         vec!["Ada Tester", "Bob Tester"],
-        "most missed spend first"
+        "most usually spent per month first"
     );
     assert_eq!(
         (

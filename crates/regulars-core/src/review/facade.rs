@@ -71,7 +71,7 @@ fn segments_at(a: &load::Activity, day: i64) -> Vec<Option<CustomerSegment>> {
     segments::assign(&rfms)
 }
 
-/// Every overdue customer on `day`, most missed spend first.
+/// Every overdue customer on `day`, the most usually spent per month first.
 fn all_overdue(a: &load::Activity, day: i64) -> Vec<(CustomerId, overdue::Overdue)> {
     let mut out: Vec<(CustomerId, overdue::Overdue)> = a
         .ids
@@ -80,8 +80,8 @@ fn all_overdue(a: &load::Activity, day: i64) -> Vec<(CustomerId, overdue::Overdu
         .filter_map(|(&id, v)| overdue::overdue(v, day).map(|o| (id, o)))
         .collect();
     out.sort_by(|x, y| {
-        y.1.missed_cents
-            .cmp(&x.1.missed_cents)
+        y.1.monthly_cents
+            .cmp(&x.1.monthly_cents)
             .then(y.1.days_since.cmp(&x.1.days_since))
             .then(x.0.cmp(&y.0))
     });
@@ -168,7 +168,7 @@ impl Regulars {
     }
 
     /// Regulars late against their own rhythm on `as_of` (default today),
-    /// the most missed spend first, at most `limit`.
+    /// those who usually spend the most per month first, at most `limit`.
     pub fn overdue(&self, as_of: Option<&str>, limit: usize) -> Result<Vec<OverdueCustomer>> {
         let d = as_of_date(as_of)?;
         let a = load::activity(self.store(), &day_start_iso(day_number(d) + 1))?;
