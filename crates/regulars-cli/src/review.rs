@@ -406,9 +406,21 @@ pub fn bench(db: &Path, as_of: Option<String>, runs: usize) -> Result<()> {
         let x = r.overdue(Some(&as_of), usize::MAX)?;
         Ok(format!("{} overdue", x.len()))
     })?;
-    time("contact list (this week)", "<= 1 s", &mut || {
+    time("contact list (this week), as stored", "<= 1 s", &mut || {
         let x = r.contact_list(Some(&as_of))?;
         Ok(format!("{} items", x.len()))
     })?;
-    Ok(())
+    // Imported customers usually have no consent and no phone or email, so
+    // the list is empty; measure it with everyone consenting and reachable,
+    // inside a transaction that is rolled back (the store is left as it was).
+    r.store().conn().execute_batch(
+        "BEGIN; UPDATE customers SET marketing_consent = 1,
+             email = coalesce(email, 'bench@example.invalid');",
+    )?;
+    let all = time("contact list, everyone consenting", "<= 1 s", &mut || {
+        let x = r.contact_list(Some(&as_of))?;
+        Ok(format!("{} items", x.len()))
+    });
+    r.store().conn().execute_batch("ROLLBACK;")?;
+    all
 }
