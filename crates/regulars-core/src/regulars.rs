@@ -27,6 +27,8 @@ pub struct Regulars {
     index: SearchIndex,
     /// The suggestions engine, built on first use and kept current by sales.
     suggest: Option<crate::suggest::engine::Engine>,
+    /// Visits kept for the owner's review (see `review::Cache`).
+    pub(crate) review_cache: crate::review::Cache,
 }
 
 impl Regulars {
@@ -44,6 +46,7 @@ impl Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
+            review_cache: Default::default(),
         };
         r.rebuild_index()?;
         Ok(r)
