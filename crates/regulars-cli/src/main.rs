@@ -3,6 +3,8 @@
 
 mod bench;
 mod import_cmd;
+mod manage_cmd;
+mod protect_cmd;
 mod review;
 mod suggest;
 
@@ -110,6 +112,66 @@ enum Cmd {
     /// offer-results, contacts, contact-outcome.
     #[command(flatten)]
     Review(review::ReviewCmd),
+    /// Back the store up (online, while the till runs) into DEST: a file,
+    /// or a folder where it is named by the time.
+    Backup { dest: PathBuf },
+    /// Replace the store with the backup SRC after verifying it; the old
+    /// file is kept as <db>.before-restore. Close the app first.
+    Restore { src: PathBuf },
+    /// Staff and PINs (PINs come from REGULARS_PIN / REGULARS_NEW_PIN).
+    Staff {
+        #[command(subcommand)]
+        cmd: protect_cmd::StaffCmd,
+    },
+    /// The audit log (as the owner: --as NAME, PIN in REGULARS_PIN).
+    Audit {
+        #[arg(long = "as")]
+        as_name: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything held about one customer, as JSON (as the owner).
+    ExportCustomer {
+        /// Customer id or external reference.
+        id_or_ref: String,
+        #[arg(long = "as")]
+        as_name: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase one customer on their request (as the owner): personal data
+    /// removed everywhere, sales kept as anonymous totals.
+    Erase {
+        /// Customer id or external reference.
+        id_or_ref: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
+    /// Pairs of customers who may be one person, best evidence first.
+    Duplicates {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge MERGED into SURVIVOR (ids or external references) as the owner
+    /// (--as NAME, PIN in REGULARS_PIN); prints the merge id that
+    /// undo-merge takes.
+    Merge {
+        survivor: String,
+        merged: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
+    /// Undo a merge exactly, as the owner (refused if the survivor changed since).
+    UndoMerge {
+        merge_id: String,
+        #[arg(long = "as")]
+        as_name: String,
+    },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -175,12 +237,23 @@ enum BenchCmd {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// The duplicate finder on synthetic customers with planted duplicates
+    /// (writes them into --db, which must be a new file).
+    Duplicates {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+    },
     /// Profile reads and 30-line sales on an existing store (adds sales: use a copy).
     Checkout {
         #[arg(long, default_value_t = 300)]
         sales: usize,
         #[arg(long, default_value_t = 30)]
         lines: usize,
+    },
+    /// PIN unlock time with the production Argon2 cost (scratch store).
+    Pin {
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
     },
 }
 
@@ -339,12 +412,47 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Review { as_of, runs },
         } => review::bench(&cli.db, as_of, runs)?,
+        Cmd::Backup { dest } => protect_cmd::backup(&cli.db, &dest)?,
+        Cmd::Restore { src } => protect_cmd::restore(&cli.db, &src)?,
+        Cmd::Staff { cmd } => protect_cmd::staff(&cli.db, cmd)?,
+        Cmd::Audit {
+            as_name,
+            limit,
+            json,
+        } => protect_cmd::audit(&cli.db, &as_name, limit, json)?,
+        Cmd::ExportCustomer {
+            id_or_ref,
+            as_name,
+            out,
+        } => protect_cmd::export_customer(&cli.db, &as_name, &id_or_ref, out)?,
+        Cmd::Erase { id_or_ref, as_name } => protect_cmd::erase(&cli.db, &as_name, &id_or_ref)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Pin { rounds },
+        } => protect_cmd::bench_pin(rounds)?,
         Cmd::Bench {
             cmd: BenchCmd::Recognition { customers, queries },
         } => bench::recognition(&cli.db, customers, queries)?,
         Cmd::Bench {
             cmd: BenchCmd::Checkout { sales, lines },
         } => bench::checkout(&cli.db, sales, lines)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Duplicates { customers },
+        } => manage_cmd::bench(&cli.db, customers)?,
+        Cmd::Duplicates { limit, json } => manage_cmd::duplicates(&open(&cli.db)?, limit, json)?,
+        Cmd::Merge {
+            survivor,
+            merged,
+            as_name,
+        } => {
+            let mut r = open(&cli.db)?;
+            let s = protect_cmd::session(&mut r, &as_name)?;
+            manage_cmd::merge(&mut r, &s, &survivor, &merged)?
+        }
+        Cmd::UndoMerge { merge_id, as_name } => {
+            let mut r = open(&cli.db)?;
+            let s = protect_cmd::session(&mut r, &as_name)?;
+            manage_cmd::undo_merge(&mut r, &s, &merge_id)?
+        }
     }
     Ok(())
 }

@@ -8,6 +8,9 @@ fn regulars(db: &Path, args: &[&str]) -> Output {
         .arg("--db")
         .arg(db)
         .args(args)
+        // The owner's PIN, for commands run `--as` the owner.
+        .env("REGULARS_PIN", "2468")
+        .env("REGULARS_NEW_PIN", "2468")
         .output()
         .unwrap();
     out
@@ -194,4 +197,44 @@ fn review_and_contacts_on_a_demo_store() {
     let bad = regulars(&db, &["dashboard", "--from", "yesterday", "--to", &today]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+}
+
+#[test]
+fn duplicates_merge_and_undo_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "external_ref,given_name,family_name,phone,email,card\n\
+         H-1,Robert,Smith,802-555-0101,bob@example.com,\n\
+         H-2,Bob,Smyth,(802) 555 0101,,\n\
+         H-3,Margaret,Thornton,802-555-0102,,\n",
+    )
+    .unwrap();
+    ok(&db, &["customers", "import", csv.to_str().unwrap()]);
+    let pairs = json_lines(&ok(&db, &["duplicates", "--json"]));
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    let refs: Vec<&str> = ["a", "b"]
+        .iter()
+        .map(|s| pairs[0][s]["summary"]["external_ref"].as_str().unwrap())
+        .collect();
+    assert!(refs.contains(&"H-1") && refs.contains(&"H-2"), "{refs:?}");
+
+    // Merging needs the owner.
+    let refused = regulars(&db, &["merge", "H-1", "H-2", "--as", "Olive"]);
+    assert!(!refused.status.success());
+    ok(&db, &["staff", "setup-owner", "--name", "Olive"]);
+    let text = ok(&db, &["merge", "H-1", "H-2", "--as", "Olive"]);
+    let merge_id = text.split_whitespace().last().unwrap().to_string();
+    assert!(text.contains("undo-merge"), "{text}");
+    let gone = regulars(&db, &["customer", "H-2"]);
+    assert!(!gone.status.success());
+    assert!(ok(&db, &["duplicates", "--json"]).trim().is_empty());
+
+    ok(&db, &["undo-merge", &merge_id, "--as", "Olive"]);
+    assert!(ok(&db, &["customer", "H-2"]).contains("Bob Smyth"));
+    let again = regulars(&db, &["undo-merge", &merge_id, "--as", "Olive"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already undone"));
 }

@@ -419,6 +419,18 @@ pub fn generate(store: &mut Store, cfg: &DemoConfig) -> Result<DemoReport> {
         ins_points,
         ins_note,
     ));
+    // Staff, so the demo unlocks out of the box: the owner's PIN is 1234,
+    // the cashier's 0000 (documented in the README; a real shop sets its own).
+    if !crate::store::staff::owner_exists(&tx)? {
+        use crate::staff::{hash_pin, Pin, PinCost, Role};
+        for (name, role, pin) in [
+            ("Owner", Role::Owner, "1234"),
+            ("Cashier", Role::Cashier, "0000"),
+        ] {
+            let hash = hash_pin(&Pin::parse(pin)?, PinCost::DEFAULT)?;
+            crate::store::staff::insert_staff(&tx, crate::ids::StaffId::new(), name, role, &hash)?;
+        }
+    }
     for (k, v) in [
         ("store_name", "Millbrook General Store".to_string()),
         ("demo", "1".to_string()),

@@ -60,6 +60,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// An action that cannot be done now, with why and what to do instead
+    /// (an undo whose rows changed since, a merge of a customer with itself).
+    #[error("{action} refused: {reason}")]
+    Refused {
+        action: &'static str,
+        reason: String,
+    },
+    #[error("wrong PIN; {attempts_left} more wrong tries lock this person out for a while. Check the PIN and try again")]
+    WrongPin { attempts_left: u32 },
+
+    #[error("too many wrong PINs: locked until {until} (about {seconds} s); wait, or ask the owner to reset the PIN")]
+    LockedOut { until: String, seconds: u64 },
+
+    #[error("only the owner can {what}; ask the owner to unlock the till")]
+    OwnerOnly { what: &'static str },
+
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 
@@ -81,6 +97,12 @@ pub enum ErrorCode {
     NotFound,
     Busy,
     Corrupt,
+    /// A PIN did not match; the message says how many tries are left.
+    WrongPin,
+    /// Too many wrong PINs; the message says when to try again.
+    LockedOut,
+    /// The action needs the owner's session.
+    OwnerOnly,
     Internal,
 }
 
@@ -90,13 +112,16 @@ impl Error {
             Error::InvalidId { .. } | Error::InvalidCard { .. } | Error::Invalid { .. } => {
                 ErrorCode::InvalidInput
             }
-            Error::Import { .. } => ErrorCode::InvalidInput,
+            Error::Import { .. } | Error::Refused { .. } => ErrorCode::InvalidInput,
             Error::BadCheckDigit { .. } => ErrorCode::BadCheckDigit,
             Error::UnknownCard { .. } => ErrorCode::UnknownCard,
             Error::CardTaken { .. } => ErrorCode::CardTaken,
             Error::CardRetired { .. } => ErrorCode::CardRetired,
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::Busy => ErrorCode::Busy,
+            Error::WrongPin { .. } => ErrorCode::WrongPin,
+            Error::LockedOut { .. } => ErrorCode::LockedOut,
+            Error::OwnerOnly { .. } => ErrorCode::OwnerOnly,
             Error::Corrupt { .. } | Error::TooNew { .. } => ErrorCode::Corrupt,
             Error::Sqlite(e) if is_busy(e) => ErrorCode::Busy,
             Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => ErrorCode::Internal,

@@ -90,6 +90,9 @@ uuid_id!(
     /// A note about a customer.
     NoteId, "note id");
 uuid_id!(
+    /// One merge of two customers (what an undo names).
+    MergeId, "merge id");
+uuid_id!(
     /// A product in the catalogue.
     ProductId, "product id");
 uuid_id!(
@@ -101,6 +104,12 @@ uuid_id!(
 uuid_id!(
     /// One change recorded in the outbox for sync; globally unique.
     ChangeId, "change id");
+uuid_id!(
+    /// A staff member (owner or cashier) who unlocks the till with a PIN.
+    StaffId, "staff id");
+uuid_id!(
+    /// One entry of the audit log.
+    AuditId, "audit entry id");
 uuid_id!(
     /// This installation (a till). Chosen once, at store creation.
     DeviceId, "device id");

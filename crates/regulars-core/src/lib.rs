@@ -18,12 +18,14 @@ pub mod export;
 pub mod ids;
 pub mod import;
 pub mod loyalty;
+pub mod manage;
 pub mod model;
 pub mod people;
 pub mod regulars;
 pub mod review;
 pub mod rng;
 pub mod search;
+pub mod staff;
 pub mod store;
 pub mod suggest;
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::card::{CardKind, CardNumber};
-use crate::ids::{CustomerId, HouseholdId, NoteId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, SaleId};
 
 /// One line in a list of customers: enough to tell two John Smiths apart.
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -78,6 +78,17 @@ impl Visibility {
     }
 }
 
+/// Who is looking at a profile: decides which notes they see. An unlocked
+/// till gets it from its session: `Session::viewer()`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Viewer {
+    /// A cashier: staff notes that have not expired.
+    Staff,
+    /// The owner: every note not retired, expired ones too (to tidy up).
+    Owner,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
 pub struct Note {
     pub id: NoteId,
@@ -87,6 +98,10 @@ pub struct Note {
     /// ISO date on which the note wants a follow-up question.
     pub follow_up_on: Option<String>,
     pub created_at: String,
+    /// ISO date from which the note is hidden from the till and prompts.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -95,6 +110,92 @@ pub struct NewNote {
     pub author: String,
     pub visibility: Visibility,
     pub follow_up_on: Option<String>,
+    /// ISO date from which the note no longer shows (optional).
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_on: Option<String>,
+}
+
+/// The owner's edit of a note (the author stays who wrote it).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct NoteEdit {
+    pub body: String,
+    pub visibility: Visibility,
+    pub follow_up_on: Option<String>,
+    pub expires_on: Option<String>,
+}
+
+/// A postal address; every part optional.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+}
+
+/// The customer edit form: the whole customer as it should now be. The same
+/// rules as enrolment apply; only the fields that changed are recorded.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct CustomerEdit {
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub birthday: Option<String>,
+    pub marketing_consent: bool,
+    pub external_ref: Option<String>,
+    pub address: Address,
+}
+
+/// A household with its members.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Household {
+    pub id: HouseholdId,
+    pub name: String,
+    pub members: Vec<HouseholdMember>,
+}
+
+/// One side of a possible duplicate, for side-by-side review.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicateSide {
+    pub summary: CustomerSummary,
+    pub phones: Vec<String>,
+    pub address: Address,
+    pub points_balance: i64,
+    /// Every card, retired ones too.
+    pub cards: Vec<CardNumber>,
+}
+
+/// Two customers who may be one person, with the evidence, best first.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct DuplicatePair {
+    pub a: DuplicateSide,
+    pub b: DuplicateSide,
+    /// 0-100; higher is more likely the same person.
+    pub score: f32,
+    /// Human-readable reasons ("same phone ...4567", "Bob is a nickname of Robert").
+    pub evidence: Vec<String>,
+}
+
+/// What a merge did; `merge_id` is what an undo takes.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MergeReceipt {
+    pub merge_id: MergeId,
+    pub survivor_id: CustomerId,
+    pub merged_id: CustomerId,
+    /// Rows moved to the survivor, per kind ("sales" -> 12).
+    pub moved: Vec<MovedRows>,
+    /// Survivor fields that were empty and were filled from the merged one.
+    pub filled: Vec<String>,
+    pub merged_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct MovedRows {
+    pub what: String,
+    pub rows: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
@@ -143,6 +244,7 @@ pub struct Profile {
     pub recent_visits: Vec<Visit>,
     pub notes: Vec<Note>,
     pub points_balance: i64,
+    pub address: Address,
 }
 
 /// What the enrolment form sends.
@@ -648,4 +750,174 @@ impl ContactOutcome {
             _ => None,
         }
     }
+}
+
+/// What a staff member may do. Cashiers run the till; the owner also sees
+/// the owner screens, exports, merges, erases and manages staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Cashier,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Cashier => "cashier",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "cashier" => Some(Role::Cashier),
+            _ => None,
+        }
+    }
+}
+
+/// Proof that someone unlocked the till with their PIN. Only
+/// `Regulars::unlock` (and first-run set-up) makes one: there is no public
+/// constructor and no `Deserialize`, so the shell keeps the session it was
+/// given and the UI cannot forge one. Owner-only methods take `&Session`.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+pub struct Session {
+    pub(crate) staff_id: crate::ids::StaffId,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+}
+
+impl Session {
+    pub fn staff_id(&self) -> crate::ids::StaffId {
+        self.staff_id
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// What this person may see of a profile (`Regulars::profile_for`):
+    /// the owner sees owner-only and expired notes, a cashier does not.
+    pub fn viewer(&self) -> Viewer {
+        match self.role {
+            Role::Owner => Viewer::Owner,
+            Role::Cashier => Viewer::Staff,
+        }
+    }
+    /// Refuses unless this is the owner's session; `what` completes "only
+    /// the owner can ...".
+    pub fn require_owner(&self, what: &'static str) -> crate::Result<()> {
+        if self.role == Role::Owner {
+            Ok(())
+        } else {
+            Err(crate::Error::OwnerOnly { what })
+        }
+    }
+}
+
+/// A person on the unlock screen (no PIN data beyond whether they are
+/// locked out right now).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct StaffMember {
+    pub id: crate::ids::StaffId,
+    pub name: String,
+    pub role: Role,
+    /// ISO time until which PIN entry is refused, if locked out now.
+    pub locked_until: Option<String>,
+}
+
+/// One line of the owner's audit log. `detail` holds ids and counts only.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub staff_id: Option<crate::ids::StaffId>,
+    /// The staff member's name now (None for the system or removed staff).
+    pub staff_name: Option<String>,
+    /// "unlock", "pin_set", "pin_reset", "export", "erase", "merge",
+    /// "backup", "restore", "staff_add", "owner_setup".
+    pub action: String,
+    pub subject_id: Option<String>,
+    pub detail: String,
+}
+
+/// What an erasure removed (counts only: the person is gone).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct ErasureReport {
+    pub customer_id: CustomerId,
+    /// Rows deleted per table ("notes": 3, ...).
+    pub deleted: std::collections::BTreeMap<String, u64>,
+    /// Sales kept as anonymous totals (customer link removed).
+    pub sales_anonymised: u64,
+    /// Queued sync changes removed or scrubbed of the person.
+    pub outbox_scrubbed: u64,
+}
+
+/// A backup written, or a restore done.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct BackupReport {
+    pub path: String,
+    pub bytes: u64,
+    pub customers: u64,
+    pub sales: u64,
+}
+/// The campaign editor's form: an owner's offer rule as typed values.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignDraft {
+    /// Absent for a new campaign (an id is made from the name).
+    pub id: Option<String>,
+    pub name: String,
+    /// What the cashier says ("Half price on bird seed this week").
+    pub text: String,
+    /// Who: at least this many visits.
+    pub min_visits: Option<u32>,
+    /// Who: has bought this product before.
+    pub bought_product: Option<crate::ids::ProductId>,
+    /// Who: has bought something in this category before.
+    pub bought_category: Option<String>,
+    /// Who: not seen for at least this many days.
+    pub lapsed_days: Option<i64>,
+    /// What: the product the offer's line adds ...
+    pub product_id: Option<crate::ids::ProductId>,
+    /// ... or any product of this category.
+    pub category: Option<String>,
+    pub discount_percent: u32,
+    pub discount_cents: i64,
+    pub gift: bool,
+    /// ISO dates, inclusive.
+    pub starts_on: String,
+    pub ends_on: String,
+    /// Times one customer may accept it (at least 1).
+    pub max_per_customer: u32,
+    /// Times it may be accepted in all (none: no cap).
+    pub max_total: Option<u32>,
+    pub active: bool,
+}
+
+/// A saved campaign, with how often it was taken.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignInfo {
+    pub campaign: CampaignDraft,
+    pub accepted_total: u32,
+}
+
+/// Who a campaign would reach, by the same rule the till applies.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignPreview {
+    /// Customers it would be offered to on `as_of`.
+    pub count: u32,
+    /// Customers considered (everyone in the store).
+    pub considered: u32,
+    /// Left out only because they have not consented to marketing.
+    pub without_consent: u32,
+    /// A few of them, with why each qualifies.
+    pub sample: Vec<CampaignMatch>,
+    pub as_of: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct CampaignMatch {
+    pub customer: CustomerSummary,
+    pub reason: String,
 }

@@ -9,14 +9,19 @@ use std::path::Path;
 
 use crate::card::CardNumber;
 use crate::checkout::{self, Code};
-use crate::ids::{CustomerId, ProductId, SaleId};
+use crate::ids::{CustomerId, HouseholdId, MergeId, NoteId, ProductId, SaleId};
 use crate::model::{
-    DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, PaymentMethod, Product,
-    ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo,
+    CampaignDraft, CampaignInfo, CampaignMatch, CampaignPreview, CustomerEdit, DuplicateCandidate,
+    DuplicatePair, FoundCustomer, Household, MergeReceipt, NewCustomer, NewNote, Note, NoteEdit,
+    PaymentMethod, Product, ProductDraft, Profile, Sale, SaleDraft, ScanResult, StoreInfo, Viewer,
 };
 use crate::search::{SearchDoc, SearchIndex};
 use crate::store::{now_iso, Store};
 use crate::{Error, Result};
+
+mod owner;
+mod protect;
+pub use protect::DEFAULT_BACKUPS_KEPT;
 
 /// Most results a search returns, whatever the caller asks.
 pub const MAX_RESULTS: usize = 50;
@@ -29,6 +34,8 @@ pub struct Regulars {
     suggest: Option<crate::suggest::engine::Engine>,
     /// Visits kept for the owner's review (see `review::Cache`).
     pub(crate) review_cache: crate::review::Cache,
+    /// Argon2 cost for new PIN hashes (tests use a cheap one).
+    pin_cost: crate::staff::PinCost,
 }
 
 impl Regulars {
@@ -47,6 +54,7 @@ impl Regulars {
             index: SearchIndex::new(),
             suggest: None,
             review_cache: Default::default(),
+            pin_cost: crate::staff::PinCost::DEFAULT,
         };
         r.rebuild_index()?;
         Ok(r)
@@ -98,11 +106,18 @@ impl Regulars {
     pub fn lookup_card(&self, raw: &str) -> Result<Profile> {
         let card = CardNumber::parse(raw)?;
         let id = self.store.card_holder(&card)?;
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
     }
 
+    /// The till's view of a customer (what any cashier may see).
     pub fn profile(&self, id: CustomerId) -> Result<Profile> {
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
+    }
+
+    /// A customer as `viewer` may see them: the owner also sees owner-only
+    /// and expired notes.
+    pub fn profile_for(&self, id: CustomerId, viewer: Viewer) -> Result<Profile> {
+        self.store.profile(id, viewer)
     }
 
     pub fn add_note(&mut self, id: CustomerId, note: &NewNote) -> Result<Note> {
@@ -177,7 +192,7 @@ impl Regulars {
         Store::insert_card(&tx, row.id, &card, &now)?;
         tx.commit()?;
         self.index.upsert(self.store.search_doc(row.id)?);
-        self.store.profile(row.id)
+        self.store.profile(row.id, Viewer::Staff)
     }
 
     /// Gives an existing customer a card (an unknown card scanned at the till).
@@ -188,7 +203,7 @@ impl Regulars {
         let tx = self.store.write()?;
         Store::insert_card(&tx, id, &card, &now)?;
         tx.commit()?;
-        self.store.profile(id)
+        self.store.profile(id, Viewer::Staff)
     }
 
     pub fn info(&self) -> Result<StoreInfo> {
@@ -225,7 +240,7 @@ impl Regulars {
         let code = checkout::classify(raw)?;
         let customer = |id: CustomerId| -> Result<ScanResult> {
             Ok(ScanResult::Customer {
-                profile: Box::new(self.store.profile(id)?),
+                profile: Box::new(self.store.profile(id, Viewer::Staff)?),
             })
         };
         match &code {
@@ -441,6 +456,187 @@ impl Regulars {
             self.rebuild_index()?;
         }
         Ok(report)
+    }
+
+    /// Saves the customer edit form (same rules as enrolment); only changed
+    /// fields are recorded for sync. Search sees the new name at once.
+    pub fn update_customer(&mut self, id: CustomerId, edit: &CustomerEdit) -> Result<Profile> {
+        let changed = self.store.update_customer(id, edit)?;
+        if !changed.is_empty() {
+            self.index.upsert(self.store.search_doc(id)?);
+        }
+        self.store.profile(id, Viewer::Owner)
+    }
+
+    /// A new household, with these customers in it (moved from any other).
+    pub fn create_household(&mut self, name: &str, members: &[CustomerId]) -> Result<Household> {
+        for m in members {
+            self.store.customer(*m)?;
+        }
+        let id = self.store.create_household(name)?;
+        for m in members {
+            self.store.set_household(*m, Some(id))?;
+        }
+        self.store.household(id)
+    }
+
+    pub fn rename_household(&mut self, id: HouseholdId, name: &str) -> Result<Household> {
+        self.store.rename_household(id, name)?;
+        self.store.household(id)
+    }
+
+    /// Adds a customer to a household (`Some`, moving them out of any
+    /// other) or takes them out (`None`). Returns the customer's profile.
+    pub fn set_household(
+        &mut self,
+        customer: CustomerId,
+        household: Option<HouseholdId>,
+    ) -> Result<Profile> {
+        self.store.set_household(customer, household)?;
+        self.store.profile(customer, Viewer::Owner)
+    }
+
+    pub fn household(&self, id: HouseholdId) -> Result<Household> {
+        self.store.household(id)
+    }
+
+    /// The owner edits a note's text, visibility, follow-up or expiry.
+    pub fn edit_note(&mut self, id: NoteId, edit: &NoteEdit) -> Result<Note> {
+        self.store.edit_note(id, edit)
+    }
+
+    /// The owner retires a note: nobody sees it any more.
+    pub fn retire_note(&mut self, id: NoteId) -> Result<()> {
+        self.store.retire_note(id)
+    }
+
+    /// Pairs of customers who may be one person, best evidence first, each
+    /// side with what the owner needs to compare them. Dismissed pairs
+    /// never come back.
+    pub fn duplicate_pairs(&self, limit: usize) -> Result<Vec<DuplicatePair>> {
+        let records = self.store.dup_records()?;
+        let dismissed = self.store.dismissed_pairs()?;
+        crate::manage::duplicates::rank_pairs(&records, &dismissed, limit.clamp(1, 10_000))
+            .into_iter()
+            .map(|p| {
+                Ok(DuplicatePair {
+                    a: self.store.duplicate_side(records[p.a].id)?,
+                    b: self.store.duplicate_side(records[p.b].id)?,
+                    score: p.score,
+                    evidence: p.evidence,
+                })
+            })
+            .collect()
+    }
+
+    /// "Not the same person": the pair is not suggested again.
+    pub fn dismiss_duplicate(&mut self, a: CustomerId, b: CustomerId) -> Result<()> {
+        self.store.dismiss_pair(a, b)
+    }
+
+    /// Merges `merged` into `survivor` (everything moves; see
+    /// `Store::merge_customers`). Search forgets the merged customer; the
+    /// suggestion engine rebuilds on next use.
+    pub fn merge_customers(
+        &mut self,
+        session: &crate::model::Session,
+        survivor: CustomerId,
+        merged: CustomerId,
+    ) -> Result<MergeReceipt> {
+        session.require_owner("merge customers")?;
+        let receipt = self
+            .store
+            .merge_customers(survivor, merged, Some(session.staff_id()))?;
+        self.index.remove(merged);
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.suggest = None;
+        Ok(receipt)
+    }
+
+    /// Undoes a merge exactly, or refuses (nothing changed) when the rows
+    /// it moved changed since. Returns the restored customer's profile.
+    pub fn undo_merge(
+        &mut self,
+        session: &crate::model::Session,
+        merge: MergeId,
+    ) -> Result<Profile> {
+        session.require_owner("undo a merge")?;
+        let (survivor, merged) = self.store.undo_merge(merge, Some(session.staff_id()))?;
+        self.index.upsert(self.store.search_doc(survivor)?);
+        self.index.upsert(self.store.search_doc(merged)?);
+        self.suggest = None;
+        self.store.profile(merged, Viewer::Owner)
+    }
+
+    /// Where a merged-away customer went (for late changes and old links).
+    pub fn merged_into(&self, id: CustomerId) -> Result<Option<CustomerId>> {
+        self.store.redirect(id)
+    }
+
+    /// The owner's offer campaigns (active and paused), newest first.
+    pub fn list_campaigns(&self) -> Result<Vec<CampaignInfo>> {
+        let conn = self.store.conn();
+        let rows: Vec<(String, bool)> = conn
+            .prepare("SELECT rule, active FROM offer_campaigns ORDER BY created_at DESC, id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (rule, active) in rows {
+            // A rule this build cannot read is skipped, as the till skips it.
+            let Ok(c) = serde_json::from_str::<crate::suggest::facts::Campaign>(&rule) else {
+                continue;
+            };
+            let accepted_total: u32 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM offer_events WHERE offer_key = ?1 AND outcome = 'accepted'",
+                )?
+                .query_row([format!("campaign:{}", c.id)], |r| r.get(0))?;
+            out.push(CampaignInfo {
+                campaign: crate::manage::campaigns::to_draft(&c, active),
+                accepted_total,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Saves the campaign form (validated into the typed rule once; a new
+    /// one gets an id from its name). Returns it as stored.
+    pub fn save_campaign(&mut self, draft: &CampaignDraft) -> Result<CampaignDraft> {
+        let c = crate::manage::campaigns::validate(draft)?;
+        crate::suggest::record::save_campaign(&mut self.store, &c, draft.active)?;
+        Ok(crate::manage::campaigns::to_draft(&c, draft.active))
+    }
+
+    /// Who the campaign form would reach on `as_of` (default now), by the
+    /// till's own rule: how many, and a sample with why each qualifies.
+    pub fn preview_campaign(
+        &mut self,
+        draft: &CampaignDraft,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<CampaignPreview> {
+        const SAMPLE: usize = 20;
+        let c = crate::manage::campaigns::validate(draft)?;
+        let now = as_of.unwrap_or_else(chrono::Utc::now);
+        self.warm_suggestions()?;
+        let e = self.suggest.as_ref().expect("warmed");
+        let (reach, considered, without_consent) = e.campaign_reach(&self.store, &c, now)?;
+        let sample = reach
+            .iter()
+            .take(SAMPLE)
+            .map(|(id, reason)| {
+                Ok(CampaignMatch {
+                    customer: self.store.summary(*id)?,
+                    reason: reason.clone(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(CampaignPreview {
+            count: reach.len() as u32,
+            considered,
+            without_consent,
+            sample,
+            as_of: crate::store::iso(now),
+        })
     }
 
     pub fn is_empty(&self) -> Result<bool> {

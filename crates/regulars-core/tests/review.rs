@@ -65,6 +65,7 @@ fn review_and_reach_out_on_a_real_store() {
             author: "Owner".into(),
             visibility: Visibility::Owner,
             follow_up_on: Some(today.to_string()),
+            expires_on: None,
         },
     )
     .unwrap();

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
+pub mod axe;
 pub mod fixture;
 
 pub use fixture::{Fixture, Person};

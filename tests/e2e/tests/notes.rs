@@ -74,7 +74,7 @@ async fn a_note_survives_a_restart() -> Result<()> {
     {
         let r = f.open()?;
         let id = m.id.parse()?;
-        let notes = r.store().notes(id)?;
+        let notes = r.store().notes(id, regulars_core::model::Viewer::Owner)?;
         ensure!(
             notes.len() == 1 && notes[0].body == NOTE,
             "notes in the store: {notes:?}"

@@ -6,4 +6,8 @@ export type Note = { id: NoteId, body: string, author: string, visibility: Visib
 /**
  * ISO date on which the note wants a follow-up question.
  */
-follow_up_on: string | null, created_at: string, };
+follow_up_on: string | null, created_at: string, 
+/**
+ * ISO date from which the note is hidden from the till and prompts.
+ */
+expires_on?: string, };

@@ -11,7 +11,7 @@ use super::{now_iso, record_change, Store};
 use crate::card::{CardKind, CardNumber};
 use crate::error::clip;
 use crate::ids::{CustomerId, HouseholdId, NoteId};
-use crate::model::{NewCustomer, NewNote, Note, Visibility};
+use crate::model::{NewCustomer, NewNote, Note, Viewer, Visibility};
 use crate::search::SearchDoc;
 use crate::{Error, Result};
 
@@ -56,7 +56,7 @@ pub fn display_name(given: &str, family: &str, preferred: Option<&str>) -> Strin
 
 /// Strips control characters (keeping newlines and tabs where allowed) and
 /// surrounding whitespace: pasted text often carries invisible junk.
-fn clean_text(s: &str, keep_newlines: bool) -> String {
+pub(super) fn clean_text(s: &str, keep_newlines: bool) -> String {
     s.chars()
         .filter(|c| !c.is_control() || (keep_newlines && (*c == '\n' || *c == '\t')))
         .collect::<String>()
@@ -64,7 +64,7 @@ fn clean_text(s: &str, keep_newlines: bool) -> String {
         .to_string()
 }
 
-fn clean_name(field: &'static str, s: &str) -> Result<String> {
+pub(super) fn clean_name(field: &'static str, s: &str) -> Result<String> {
     let s = clean_text(s, false);
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() > NAME_MAX_CHARS {
@@ -76,7 +76,7 @@ fn clean_name(field: &'static str, s: &str) -> Result<String> {
     Ok(s)
 }
 
-fn opt(s: Option<String>) -> Option<String> {
+pub(super) fn opt(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
@@ -84,7 +84,7 @@ pub fn phone_digits(phone: &str) -> String {
     phone.chars().filter(char::is_ascii_digit).collect()
 }
 
-fn clean_phone(s: &str) -> Result<Option<String>> {
+pub(super) fn clean_phone(s: &str) -> Result<Option<String>> {
     let s = clean_text(s, false);
     if s.is_empty() {
         return Ok(None);
@@ -110,7 +110,7 @@ fn clean_phone(s: &str) -> Result<Option<String>> {
     Ok(Some(s))
 }
 
-fn clean_email(s: Option<&str>) -> Result<Option<String>> {
+pub(super) fn clean_email(s: Option<&str>) -> Result<Option<String>> {
     let Some(s) = s.map(|s| clean_text(s, false)).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
@@ -131,7 +131,7 @@ fn clean_email(s: Option<&str>) -> Result<Option<String>> {
     Ok(Some(s.to_lowercase()))
 }
 
-fn clean_date(field: &'static str, s: Option<&str>) -> Result<Option<String>> {
+pub(super) fn clean_date(field: &'static str, s: Option<&str>) -> Result<Option<String>> {
     let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
@@ -219,6 +219,7 @@ pub(crate) fn validate_note(note: &NewNote) -> Result<NewNote> {
         },
         visibility: note.visibility,
         follow_up_on: clean_date("follow-up date", note.follow_up_on.as_deref())?,
+        expires_on: clean_date("expiry date", note.expires_on.as_deref())?,
     })
 }
 
@@ -475,11 +476,12 @@ impl Store {
             visibility: note.visibility,
             follow_up_on: note.follow_up_on,
             created_at: now_iso(),
+            expires_on: note.expires_on,
         };
         let tx = self.write()?;
         tx.execute(
-            "INSERT INTO notes(id, customer_id, body, author, visibility, follow_up_on, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO notes(id, customer_id, body, author, visibility, follow_up_on, created_at, expires_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 stored.id,
                 customer,
@@ -487,7 +489,8 @@ impl Store {
                 stored.author,
                 stored.visibility.as_str(),
                 stored.follow_up_on,
-                stored.created_at
+                stored.created_at,
+                stored.expires_on
             ],
         )?;
         #[derive(Serialize)]
@@ -511,12 +514,21 @@ impl Store {
         Ok(stored)
     }
 
-    pub fn notes(&self, customer: CustomerId) -> Result<Vec<Note>> {
+    /// The notes `viewer` may see today: never retired ones; for staff only
+    /// staff notes that have not expired.
+    pub fn notes(&self, customer: CustomerId, viewer: Viewer) -> Result<Vec<Note>> {
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let mut st = self.conn.prepare_cached(
-            "SELECT id, body, author, visibility, follow_up_on, created_at
-             FROM notes WHERE customer_id = ?1 ORDER BY created_at DESC, id DESC",
+            "SELECT id, body, author, visibility, follow_up_on, created_at, expires_on
+             FROM notes WHERE customer_id = ?1 AND retired_at IS NULL
+               AND (?2 = 'owner' OR (visibility = 'staff' AND (expires_on IS NULL OR expires_on > ?3)))
+             ORDER BY created_at DESC, id DESC",
         )?;
-        let rows = st.query_map([customer], |r| {
+        let viewer = match viewer {
+            Viewer::Staff => "staff",
+            Viewer::Owner => "owner",
+        };
+        let rows = st.query_map(params![customer, viewer, today], |r| {
             let vis: String = r.get(3)?;
             Ok(Note {
                 id: r.get(0)?,
@@ -525,6 +537,7 @@ impl Store {
                 visibility: Visibility::parse(&vis).unwrap_or(Visibility::Owner),
                 follow_up_on: r.get(4)?,
                 created_at: r.get(5)?,
+                expires_on: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

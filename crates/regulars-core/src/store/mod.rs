@@ -8,9 +8,14 @@
 //! Does not own: ranking or any other decision (pure functions elsewhere),
 //! the in-memory search index (see [`crate::search`]), shipping the outbox.
 
+pub(crate) mod audit;
+pub mod backup;
 mod customers;
+mod erase;
+mod manage;
 mod profile;
 mod sales;
+pub(crate) mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -29,23 +34,27 @@ pub use sales::receipt_html;
 
 /// `PRAGMA application_id` of a Regulars store ("REGU"): lets us refuse to
 /// open, and so never modify, some other program's SQLite file.
-const APPLICATION_ID: i64 = 0x5245_4755;
+pub(crate) const APPLICATION_ID: i64 = 0x5245_4755;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!("../../migrations/0002_import.sql")),
-        M::up(include_str!("../../migrations/0003_suggestions.sql")),
-        M::up(include_str!("../../migrations/0004_visit_index.sql")),
-        // 0005 is another branch's (staff); this one is placed after 0004
-        // until that merges, then it follows 0005.
-        M::up(include_str!("../../migrations/0006_review.sql")),
-    ])
-});
+/// The schema's history, oldest first; a store's `user_version` is how many
+/// of these it has applied. Append only: never edit or reorder a file that
+/// has shipped.
+const MIGRATION_SQL: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_import.sql"),
+    include_str!("../../migrations/0003_suggestions.sql"),
+    include_str!("../../migrations/0004_visit_index.sql"),
+    include_str!("../../migrations/0005_staff_audit.sql"),
+    include_str!("../../migrations/0006_review.sql"),
+    include_str!("../../migrations/0007_manage.sql"),
+];
+
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(MIGRATION_SQL.iter().map(|sql| M::up(sql)).collect()));
 
 /// Number of migrations this build knows (the newest schema version).
 pub fn schema_version() -> i64 {
-    5
+    MIGRATION_SQL.len() as i64
 }
 
 /// An open store. One connection; callers serialise access (the app keeps it

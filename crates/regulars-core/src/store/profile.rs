@@ -8,7 +8,7 @@ use super::Store;
 use crate::card::CardNumber;
 use crate::ids::{CustomerId, SaleId};
 use crate::model::{
-    CardInfo, CustomerSummary, Favourite, HouseholdMember, Profile, Visit, VisitLine,
+    CardInfo, CustomerSummary, Favourite, HouseholdMember, Profile, Viewer, Visit, VisitLine,
 };
 use crate::Result;
 
@@ -59,7 +59,9 @@ impl Store {
         })
     }
 
-    pub fn profile(&self, id: CustomerId) -> Result<Profile> {
+    /// The whole profile as `viewer` may see it (notes filtered by role and
+    /// expiry).
+    pub fn profile(&self, id: CustomerId, viewer: Viewer) -> Result<Profile> {
         let summary = self.summary(id)?;
         let c = self.customer(id)?;
         let (total, first_visit): (i64, Option<String>) = self
@@ -188,8 +190,9 @@ impl Store {
             first_visit,
             favourites,
             recent_visits,
-            notes: self.notes(id)?,
+            notes: self.notes(id, viewer)?,
             points_balance,
+            address: self.address(id)?,
             summary,
         })
     }

@@ -25,6 +25,7 @@ fn note(body: &str) -> NewNote {
         author: "Sam".into(),
         visibility: Visibility::Staff,
         follow_up_on: None,
+        expires_on: None,
     }
 }
 

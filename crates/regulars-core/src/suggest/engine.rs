@@ -255,10 +255,12 @@ impl Engine {
         };
         let notes: Vec<NoteFact> = conn
             .prepare_cached(
+                // Expired and retired notes prompt nobody.
                 "SELECT id, body, author, created_at, follow_up_on FROM notes
-                 WHERE customer_id = ?1 AND follow_up_on IS NOT NULL AND visibility = 'staff'",
+                 WHERE customer_id = ?1 AND follow_up_on IS NOT NULL AND visibility = 'staff'
+                   AND retired_at IS NULL AND (expires_on IS NULL OR expires_on > ?2)",
             )?
-            .query_map([customer], |r| {
+            .query_map(params![customer, now.format("%Y-%m-%d").to_string()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -360,6 +362,96 @@ impl Engine {
     /// The pure part: facts in, suggestions out.
     pub fn decide(&self, f: &Facts<'_>, user: Option<u32>) -> Suggestions {
         decide(&self.model, f, user)
+    }
+}
+
+/// (customers reached with why, customers considered, left out only for
+/// lack of marketing consent).
+pub type CampaignReach = (Vec<(CustomerId, String)>, u32, u32);
+
+impl Engine {
+    /// Every customer `c` would be offered to at `now`, with why (by
+    /// [`offers::campaign_applies`], the till's own rule), and how many more
+    /// would qualify but for marketing consent. Reads customers and the
+    /// campaign's accepted events once.
+    pub fn campaign_reach(
+        &self,
+        store: &Store,
+        c: &Campaign,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignReach> {
+        let conn = store.conn();
+        let key = format!("campaign:{}", c.id);
+        let mut taken: HashMap<CustomerId, u32> = HashMap::new();
+        let mut st = conn.prepare(
+            "SELECT customer_id, count(*) FROM offer_events
+             WHERE offer_key = ?1 AND outcome = 'accepted' AND created_at <= ?2 GROUP BY customer_id",
+        )?;
+        let mut rows = st.query(params![key, iso(now)])?;
+        while let Some(r) = rows.next()? {
+            taken.insert(r.get(0)?, r.get(1)?);
+        }
+        let mut c = c.clone();
+        c.accepted_total = taken.values().sum();
+        let campaigns = [c];
+        let program = Program::default();
+        let templates = Templates::from_json(None);
+        let t = now.timestamp();
+        let mut st = conn.prepare("SELECT id, marketing_consent, created_at FROM customers")?;
+        let mut rows = st.query([])?;
+        let (mut out, mut considered, mut without_consent) = (Vec::new(), 0u32, 0u32);
+        while let Some(r) = rows.next()? {
+            let id: CustomerId = r.get(0)?;
+            considered += 1;
+            let created: String = r.get(2)?;
+            let facts_c = CustomerFacts {
+                id,
+                name: String::new(),
+                birthday: None,
+                member_since: date(&created).unwrap_or(now.date_naive()),
+                marketing_consent: r.get(1)?,
+            };
+            let events: Vec<OfferEvent> = (0..taken.get(&id).copied().unwrap_or(0))
+                .map(|_| OfferEvent {
+                    key: key.clone(),
+                    kind: OfferKind::Campaign,
+                    outcome: OfferOutcome::Accepted,
+                    at: 0,
+                })
+                .collect();
+            let history: &[Basket] = match self.user_of.get(&id) {
+                Some(&u) => self.histories[u as usize].before(t),
+                None => &[],
+            };
+            let mut f = Facts {
+                now: t,
+                today: now.date_naive(),
+                customer: &facts_c,
+                history,
+                catalog: &self.catalog,
+                basket: &[],
+                notes: &[],
+                points_balance: 0,
+                program: &program,
+                prompt_feedback: &[],
+                offer_events: &events,
+                campaigns: &campaigns,
+                templates: &templates,
+            };
+            if offers::campaign_applies(&f, &campaigns[0]) {
+                out.push((id, offers::campaign_reason(&f, &campaigns[0])));
+            } else if !facts_c.marketing_consent {
+                let consenting = CustomerFacts {
+                    marketing_consent: true,
+                    ..facts_c.clone()
+                };
+                f.customer = &consenting;
+                if offers::campaign_applies(&f, &campaigns[0]) {
+                    without_consent += 1;
+                }
+            }
+        }
+        Ok((out, considered, without_consent))
     }
 }
 

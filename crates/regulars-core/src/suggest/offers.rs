@@ -185,6 +185,29 @@ fn rule_text(c: &Campaign) -> String {
     }
 }
 
+/// Does campaign `c` apply to this customer now: consent, dates, total and
+/// per-customer caps, segment. The one rule the till and the campaign
+/// editor's preview share.
+pub fn campaign_applies(f: &Facts<'_>, c: &Campaign) -> bool {
+    f.customer.marketing_consent
+        && c.starts_on <= f.today
+        && f.today <= c.ends_on
+        && c.max_total.is_none_or(|m| c.accepted_total < m)
+        && accepted_count(f, &format!("campaign:{}", c.id)) < c.max_per_customer
+        && in_segment(f, c)
+}
+
+/// Why a customer qualifies for `c`, with their own evidence.
+pub fn campaign_reason(f: &Facts<'_>, c: &Campaign) -> String {
+    let visits = f.history.len();
+    let last = f
+        .history
+        .last()
+        .map(|b| format!(", last {} days ago", (f.now - b.at) / DAY))
+        .unwrap_or_default();
+    format!("{}: {visits} visits{last}", rule_text(c))
+}
+
 /// The owner's campaigns that apply now to this customer, within caps.
 pub fn campaigns(f: &Facts<'_>) -> Vec<Offer> {
     if !f.customer.marketing_consent {
@@ -192,10 +215,7 @@ pub fn campaigns(f: &Facts<'_>) -> Vec<Offer> {
     }
     f.campaigns
         .iter()
-        .filter(|c| c.starts_on <= f.today && f.today <= c.ends_on)
-        .filter(|c| c.max_total.is_none_or(|m| c.accepted_total < m))
-        .filter(|c| accepted_count(f, &format!("campaign:{}", c.id)) < c.max_per_customer)
-        .filter(|c| in_segment(f, c))
+        .filter(|c| campaign_applies(f, c))
         .map(|c| {
             let item = c.product_id.and_then(|p| item_of(f, p));
             let line = item.and_then(|i| {
