@@ -5,6 +5,7 @@ mod bench;
 mod import_cmd;
 mod manage_cmd;
 mod protect_cmd;
+mod review;
 mod stress;
 mod suggest;
 
@@ -112,6 +113,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: import_cmd::ImportCmd,
     },
+    /// The owner's review and "reach out": dashboard, segments, overdue,
+    /// offer-results, contacts, contact-outcome.
+    #[command(flatten)]
+    Review(review::ReviewCmd),
     /// Back the store up (online, while the till runs) into DEST: a file,
     /// or a folder where it is named by the time.
     Backup { dest: PathBuf },
@@ -247,6 +252,15 @@ enum BenchCmd {
     Suggest {
         #[arg(long, default_value_t = 2_000)]
         customers: usize,
+    },
+    /// Dashboard, segments, overdue and contact list timings on an existing
+    /// store (read only), e.g. the imported Complete Journey.
+    Review {
+        /// The day (YYYY-MM-DD); default the day of the latest sale.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
     },
     /// The duplicate finder on synthetic customers with planted duplicates
     /// (writes them into --db, which must be a new file).
@@ -461,6 +475,10 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => suggest::eval_offers(&data, k, validation, tune, params.as_deref(), train)?,
         Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
+        Cmd::Review(cmd) => review::run(&cli.db, cmd)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Review { as_of, runs },
+        } => review::bench(&cli.db, as_of, runs)?,
         Cmd::Backup { dest } => protect_cmd::backup(&cli.db, &dest)?,
         Cmd::Restore { src } => protect_cmd::restore(&cli.db, &src)?,
         Cmd::Staff { cmd } => protect_cmd::staff(&cli.db, cmd)?,

@@ -36,6 +36,8 @@ pub struct Regulars {
     index: SearchIndex,
     /// The suggestions engine, built on first use and kept current by sales.
     suggest: Option<crate::suggest::engine::Engine>,
+    /// Visits kept for the owner's review (see `review::Cache`).
+    pub(crate) review_cache: crate::review::Cache,
     /// Argon2 cost for new PIN hashes (tests use a cheap one).
     pin_cost: crate::staff::PinCost,
 }
@@ -65,6 +67,7 @@ impl Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
+            review_cache: Default::default(),
             pin_cost: crate::staff::PinCost::DEFAULT,
         };
         r.rebuild_index()?;
