@@ -103,18 +103,14 @@ impl Default for Params {
 pub const LEARNED_EXTRA: usize = 30;
 
 /// Number of features of [`features`].
-pub const NF: usize = 19;
+pub const NF: usize = 28;
 
 /// Weights learned by `regulars eval offers --train` on rolling windows
 /// before the evaluated weeks (see docs/suggestions.md), bias last.
 /// Fitted with `TRAIN_EXTRA=30 TRAIN_WINDOWS=4 regulars eval offers --train`:
 /// windows with targets in weeks 29-32, 33-36, 37-40, 41-44 (never 45-48).
 #[rustfmt::skip]
-pub const TRAINED: [f32; NF + 1] = [
-    2.37878, 0.39074123, 1.0994955, 0.2791563, 0.47593704, -0.032117955, -0.12421213,
-    -0.04447031, -0.20599362, 1.171803, 0.16907133, -0.28062615, 1.7964156, -3.2002664,
-    -0.20730248, 1.5770968, -3.648691, 1.4046959, 1.3485489, -4.364785,
-];
+pub const TRAINED: [f32; NF + 1] = [0.0; NF + 1];
 
 /// Per-item facts of one history used by the features.
 #[derive(Clone, Copy, Debug, Default)]
@@ -143,6 +139,63 @@ fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
         e.d80 /= t80.max(1e-9);
     }
     out
+}
+
+/// A customer's history of one item group (product type or category):
+/// product switching within a type shows here, not at product level.
+#[derive(Clone, Copy, Debug, Default)]
+struct GroupStat {
+    /// Baskets holding any item of the group.
+    times: u32,
+    last_at: i64,
+    /// Median days between baskets holding the group (0 = unknown).
+    cycle_days: f32,
+    /// Decayed share of baskets holding the group (0.95 per basket back).
+    decayed: f32,
+}
+
+fn group_stats(baskets: &[Basket], group: &dyn Fn(u32) -> u32) -> HashMap<u32, GroupStat> {
+    let mut times: HashMap<u32, (Vec<i64>, f32)> = HashMap::new();
+    let n = baskets.len();
+    let mut total = 0.0f32;
+    let mut seen: Vec<u32> = Vec::new();
+    for (k, b) in baskets.iter().enumerate() {
+        let w = 0.95f32.powi((n - 1 - k) as i32);
+        total += w;
+        seen.clear();
+        seen.extend(b.items.iter().map(|&i| group(i)));
+        seen.sort_unstable();
+        seen.dedup();
+        for &g in &seen {
+            let e = times.entry(g).or_default();
+            e.0.push(b.at);
+            e.1 += w;
+        }
+    }
+    times
+        .into_iter()
+        .map(|(g, (ts, d))| {
+            let mut gaps: Vec<f64> = ts
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64 / DAY as f64)
+                .filter(|g| *g >= 0.5)
+                .collect();
+            let cycle_days = if gaps.is_empty() {
+                0.0
+            } else {
+                median(&mut gaps) as f32
+            };
+            (
+                g,
+                GroupStat {
+                    times: ts.len() as u32,
+                    last_at: *ts.last().unwrap_or(&0),
+                    cycle_days,
+                    decayed: d / total.max(1e-9),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Customer-level facts the features interact with.
@@ -175,8 +228,27 @@ fn feature_row(
     pop: f32,
     repeat: f32,
     u: &UserCtx,
+    g: Option<&GroupStat>,
 ) -> [f32; NF] {
     let mut x = [0.0f32; NF];
+    if let Some(g) = g {
+        // Their history of the item's type: how often, how long ago, how
+        // due, and how much of it goes to this very product.
+        let gdays = (now - g.last_at).max(0) as f32 / DAY as f32;
+        x[19] = (1.0 + g.times as f32).ln();
+        x[20] = stat.map_or(0.0, |st| st.times as f32 / g.times.max(1) as f32);
+        x[21] = (1.0 + gdays).ln();
+        if g.cycle_days > 0.0 && g.times >= 2 {
+            let lr = (gdays.max(0.25) / g.cycle_days.max(0.5)).ln().clamp(-3.0, 3.0);
+            x[22] = lr;
+            x[23] = lr.abs();
+            x[24] = 1.0;
+        }
+        x[25] = g.decayed;
+        // They bought another product of the type since this one (switched).
+        x[26] = stat.map_or(0.0, |st| f32::from(st.last_at < g.last_at));
+        x[27] = 1.0;
+    }
     x[0] = own;
     x[1] = (own + 1e-3).ln();
     x[2] = nbr;
@@ -367,6 +439,9 @@ pub struct Model {
     /// Per user: the items they bought on two or more visits.
     repeated: Vec<Vec<u32>>,
     active: u32,
+    /// Per item: its group (product type or category) number, < 2^31;
+    /// an item past the end is its own group.
+    groups: Vec<u32>,
 }
 
 /// Items bought on two or more visits.
@@ -393,7 +468,22 @@ impl Model {
             repeaters: vec![0; n_items],
             repeated: Vec::new(),
             active: 0,
+            groups: Vec::new(),
         }
+    }
+
+    /// Sets each item's group (product type or category; numbers < 2^31,
+    /// an item without one should get a number of its own).
+    pub fn set_groups(&mut self, groups: Vec<u32>) {
+        self.groups = groups;
+    }
+
+    /// The group of an item (itself, tagged, when it has none).
+    pub fn group(&self, item: u32) -> u32 {
+        self.groups
+            .get(item as usize)
+            .copied()
+            .unwrap_or(item | 0x8000_0000)
     }
 
     /// Builds the model from every customer's history (index = user number).
@@ -580,10 +670,14 @@ impl Model {
         }
         let own: HashMap<u32, f32> = own_v.into_iter().collect();
         let learned = p.weights.len() == NF + 1;
-        let (rec, uctx) = if learned {
-            (recency(baskets), user_ctx(baskets, &stats))
+        let (rec, uctx, gst) = if learned {
+            (
+                recency(baskets),
+                user_ctx(baskets, &stats),
+                group_stats(baskets, &|i| self.group(i)),
+            )
         } else {
-            (HashMap::new(), UserCtx::default())
+            (HashMap::new(), UserCtx::default(), HashMap::new())
         };
         let mut out: Vec<Scored> = Vec::with_capacity(own.len() + touched.len());
         let mut seen = |item: u32| {
@@ -603,6 +697,7 @@ impl Model {
                     self.popularity(item),
                     self.repeat_rate(item),
                     &uctx,
+                    gst.get(&self.group(item)),
                 );
                 let z = p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>();
                 out.push(Scored {
@@ -687,6 +782,7 @@ impl Model {
         let scored = self.score_with(&p, baskets, user, now);
         let rec = recency(baskets);
         let uctx = user_ctx(baskets, &item_stats(baskets));
+        let gst = group_stats(baskets, &|i| self.group(i));
         let mut n_extra = 0;
         scored
             .into_iter()
@@ -708,6 +804,7 @@ impl Model {
                     self.popularity(s.item),
                     self.repeat_rate(s.item),
                     &uctx,
+                    gst.get(&self.group(s.item)),
                 );
                 (s.item, x)
             })
