@@ -495,6 +495,56 @@ pub fn training_windows(ds: &Dataset, first_week: u32, n: u32, len: u32) -> Vec<
         .collect()
 }
 
+/// The candidates of the training splits as (features, label: in the
+/// target basket, weight: 1 / |target| as in recall@k).
+pub fn training_rows(
+    ds: &Dataset,
+    splits: &[Split],
+    base: &Params,
+    extra: usize,
+) -> Vec<([f32; super::rank::NF], f32, f32)> {
+    let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
+    let mut rows = Vec::new();
+    for sp in splits {
+        let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
+        let mut m = Model::build(base.clone(), ds.product_refs.len(), &refs);
+        m.set_groups(ds.groups());
+        for c in &sp.cases {
+            let target: HashSet<u32> = c.target.iter().copied().collect();
+            let cw = if weigh {
+                1.0 / target.len().max(1) as f32
+            } else {
+                1.0
+            };
+            for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
+                rows.push((x, f32::from(target.contains(&item)), cw));
+            }
+        }
+    }
+    rows
+}
+
+/// Measures one parameter set with a given tree ranker (product level).
+pub fn score_forest(
+    ds: &Dataset,
+    sp: &Split,
+    k: usize,
+    p: &Params,
+    forest: std::sync::Arc<super::gbdt::Forest>,
+) -> Report {
+    let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
+    let mut m = Model::build(p.clone(), ds.product_refs.len(), &refs);
+    m.set_groups(ds.groups());
+    m.set_forest(Some(forest));
+    measure(ds, sp, k, "candidate", |c, h| {
+        m.score(h, Some(c.user), c.at)
+            .into_iter()
+            .take(DEPTH)
+            .map(|s| s.item)
+            .collect()
+    })
+}
+
 /// Fits the weights of the learned blend: logistic regression by SGD on the
 /// candidates of the training splits (label: in the target basket),
 /// features standardised for the fit and folded back into raw-space weights.
@@ -506,35 +556,23 @@ pub fn train(
     extra: usize,
     epochs: usize,
 ) -> Vec<f32> {
+    let _ = epochs;
+    fit_logistic(&training_rows(ds, splits, base, extra))
+}
+
+/// Newton / IRLS logistic regression over training rows (see [`train`]).
+#[allow(clippy::needless_range_loop)]
+pub fn fit_logistic(rows: &[([f32; super::rank::NF], f32, f32)]) -> Vec<f32> {
     use super::rank::NF;
-    let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
-    let mut rows: Vec<([f32; NF], f32, f32)> = Vec::new();
-    for sp in splits {
-        let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
-        let mut m = Model::build(base.clone(), ds.product_refs.len(), &refs);
-        m.set_groups(ds.groups());
-        for c in &sp.cases {
-            let target: HashSet<u32> = c.target.iter().copied().collect();
-            // Each household weighs as much as in recall@k: 1 / |target|.
-            let cw = if weigh {
-                1.0 / target.len().max(1) as f32
-            } else {
-                1.0
-            };
-            for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
-                rows.push((x, f32::from(target.contains(&item)), cw));
-            }
-        }
-    }
     let n = rows.len().max(1) as f32;
     let mut mean = [0.0f32; NF];
     let mut sd = [0.0f32; NF];
-    for (x, _, _) in &rows {
+    for (x, _, _) in rows {
         for j in 0..NF {
             mean[j] += x[j] / n;
         }
     }
-    for (x, _, _) in &rows {
+    for (x, _, _) in rows {
         for j in 0..NF {
             sd[j] += (x[j] - mean[j]).powi(2) / n;
         }
@@ -544,7 +582,6 @@ pub fn train(
     }
     // Newton's method (IRLS) on the standardised features with an L2
     // penalty: deterministic and converged, unlike SGD on so few positives.
-    let _ = epochs;
     let l2: f64 = std::env::var("TRAIN_L2")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -563,7 +600,7 @@ pub fn train(
         let mut g = [0.0f64; D];
         let mut h = [[0.0f64; D]; D];
         let mut tw = 0.0f64;
-        for (x, y, cw) in &rows {
+        for (x, y, cw) in rows {
             let cw = *cw as f64;
             tw += cw;
             let z = xs_of(x);

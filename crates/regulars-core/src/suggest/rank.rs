@@ -15,15 +15,21 @@
 //!    personal vectors); their vectors, averaged by similarity, fill in what
 //!    this customer has not bought yet (discovery) and smooth the rest.
 //!
-//! By default these are combined by a logistic regression over repeat
-//! features ([`TRAINED`], fitted on rolling windows before the evaluated
-//! weeks by `regulars eval offers --train`); with `weights` empty, the
+//! By default these are combined by boosted trees over repeat features
+//! (own, neighbours, cycle, and the same at product-type / category level),
+//! started from a logistic regression ([`TRAINED`]) and stored in
+//! `forest.json` ([`trained_forest`]), both fitted on rolling windows before
+//! the evaluated weeks by `regulars eval offers --train`; with `forest` off,
+//! the logistic regression alone; with `weights` empty too, the
 //! hand-set blend `alpha * own + (1 - alpha) * neighbours` with the switches
 //! of [`Params`]. [`Model`] holds the shared part (every
 //! customer's vector and an inverted index for finding neighbours) and is
 //! kept current one customer at a time ([`Model::set_user`]) after a sale.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use super::gbdt::Forest;
 
 use super::history::{median, Basket, DAY};
 
@@ -71,6 +77,9 @@ pub struct Params {
     /// Across groups, a group weighs `group_decay^g` (g = groups after it);
     /// the user vector is the average.
     pub group_decay: f32,
+    /// Rank with the boosted trees ([`trained_forest`]) when they exist,
+    /// ahead of the logistic `weights`.
+    pub forest: bool,
 }
 
 impl Default for Params {
@@ -90,6 +99,7 @@ impl Default for Params {
             group_size: 0,
             within_decay: 0.9,
             group_decay: 0.7,
+            forest: true,
             weights: if TRAINED.iter().all(|w| *w == 0.0) {
                 Vec::new()
             } else {
@@ -106,11 +116,30 @@ pub const LEARNED_EXTRA: usize = 30;
 pub const NF: usize = 28;
 
 /// Weights learned by `regulars eval offers --train` on rolling windows
-/// before the evaluated weeks (see docs/suggestions.md), bias last.
-/// Fitted with `TRAIN_EXTRA=30 TRAIN_WINDOWS=4 regulars eval offers --train`:
-/// windows with targets in weeks 29-32, 33-36, 37-40, 41-44 (never 45-48).
+/// before the evaluated weeks (see docs/suggestions.md), bias last; also
+/// the linear start of the trees in `forest.json`. Fitted with
+/// `GBDT_INIT=linear TRAIN_MODEL=gbdt TRAIN_EXTRA=30 TRAIN_WINDOWS=4
+/// regulars eval offers --train`: windows with targets in weeks 29-32,
+/// 33-36, 37-40, 41-44 (never 45-48).
 #[rustfmt::skip]
-pub const TRAINED: [f32; NF + 1] = [0.0; NF + 1];
+pub const TRAINED: [f32; NF + 1] = [
+    1.5561475, 0.3108689, 1.5569395, 0.25640684, 0.66403735, -0.674151, -0.10212915,
+    -0.11869655, -0.17419557, 1.0118496, 0.13766336, -0.19813135, 1.7082696, -2.9657397,
+    -0.18895936, 1.0706238, -3.4351895, 1.0487694, 1.4014074, -0.28174737, 0.08102838,
+    -0.044105906, 0.13742414, -0.19478068, 0.4984612, 1.7491789, -0.070201464, 0.11901641,
+    -4.528031,
+];
+
+/// The boosted trees fitted by `regulars eval offers --train` with
+/// `TRAIN_MODEL=gbdt` (see docs/suggestions.md), parsed once.
+pub fn trained_forest() -> Option<Arc<Forest>> {
+    static F: OnceLock<Option<Arc<Forest>>> = OnceLock::new();
+    F.get_or_init(|| {
+        let f: Forest = serde_json::from_str(include_str!("forest.json")).ok()?;
+        (!f.trees.is_empty()).then(|| Arc::new(f))
+    })
+    .clone()
+}
 
 /// Per-item facts of one history used by the features.
 #[derive(Clone, Copy, Debug, Default)]
@@ -239,7 +268,9 @@ fn feature_row(
         x[20] = stat.map_or(0.0, |st| st.times as f32 / g.times.max(1) as f32);
         x[21] = (1.0 + gdays).ln();
         if g.cycle_days > 0.0 && g.times >= 2 {
-            let lr = (gdays.max(0.25) / g.cycle_days.max(0.5)).ln().clamp(-3.0, 3.0);
+            let lr = (gdays.max(0.25) / g.cycle_days.max(0.5))
+                .ln()
+                .clamp(-3.0, 3.0);
             x[22] = lr;
             x[23] = lr.abs();
             x[24] = 1.0;
@@ -442,6 +473,8 @@ pub struct Model {
     /// Per item: its group (product type or category) number, < 2^31;
     /// an item past the end is its own group.
     groups: Vec<u32>,
+    /// The tree ranker, when `params.forest` and one is fitted.
+    forest: Option<Arc<Forest>>,
 }
 
 /// Items bought on two or more visits.
@@ -460,7 +493,6 @@ fn repeated_items(baskets: &[Basket]) -> Vec<u32> {
 impl Model {
     pub fn new(params: Params, n_items: usize) -> Self {
         Model {
-            params,
             vectors: Vec::new(),
             norms: Vec::new(),
             postings: vec![Vec::new(); n_items],
@@ -469,13 +501,34 @@ impl Model {
             repeated: Vec::new(),
             active: 0,
             groups: Vec::new(),
+            forest: if params.forest {
+                trained_forest()
+            } else {
+                None
+            },
+            params,
         }
+    }
+
+    /// Replaces the tree ranker (evaluation of a freshly fitted forest).
+    pub fn set_forest(&mut self, forest: Option<Arc<Forest>>) {
+        self.forest = forest;
     }
 
     /// Sets each item's group (product type or category; numbers < 2^31,
     /// an item without one should get a number of its own).
     pub fn set_groups(&mut self, groups: Vec<u32>) {
         self.groups = groups;
+    }
+
+    /// Sets one item's group (`None`: the item is its own group).
+    pub fn set_group(&mut self, item: u32, group: Option<u32>) {
+        let i = item as usize;
+        while self.groups.len() <= i {
+            let j = self.groups.len() as u32;
+            self.groups.push(j | 0x8000_0000);
+        }
+        self.groups[i] = group.unwrap_or(item | 0x8000_0000);
     }
 
     /// The group of an item (itself, tagged, when it has none).
@@ -669,7 +722,12 @@ impl Model {
             }
         }
         let own: HashMap<u32, f32> = own_v.into_iter().collect();
-        let learned = p.weights.len() == NF + 1;
+        let forest = if p.forest {
+            self.forest.as_deref()
+        } else {
+            None
+        };
+        let learned = p.weights.len() == NF + 1 || forest.is_some();
         let (rec, uctx, gst) = if learned {
             (
                 recency(baskets),
@@ -699,7 +757,12 @@ impl Model {
                     &uctx,
                     gst.get(&self.group(item)),
                 );
-                let z = p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>();
+                let z = match forest {
+                    Some(f) => f.predict(&x),
+                    None => {
+                        p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>()
+                    }
+                };
                 out.push(Scored {
                     item,
                     score: sigmoid(z),
@@ -776,6 +839,7 @@ impl Model {
     ) -> Vec<(u32, [f32; NF])> {
         let mut p = self.params.clone();
         p.weights.clear();
+        p.forest = false;
         p.repeat_power = 0.0;
         p.cycle_weight = 0.0;
         p.single_weight = 1.0;
