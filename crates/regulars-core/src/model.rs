@@ -354,6 +354,12 @@ pub struct DraftLine {
     pub unit_price_cents: i64,
     /// A line discount in cents (never more than the line's value).
     pub discount_cents: i64,
+    /// The key of the offer this line came from (set on `Offer::line`; the
+    /// till passes the line through unchanged). When the sale completes,
+    /// the customer's accepted offer event with this key is linked to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub offer_key: Option<String>,
 }
 
 /// A sale as the till sends it to be completed.

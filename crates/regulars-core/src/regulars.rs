@@ -470,38 +470,45 @@ impl Regulars {
 
     /// An offer was shown, accepted (on `sale`, if known) or declined. An
     /// accepted points reward spends its points (refused, and nothing
-    /// recorded, when the balance this till knows is short).
+    /// recorded, when the balance this till knows is short). `event` is
+    /// chosen by the till once per tap and sent again on every retry: a
+    /// replay (double tap, retry after a timeout) records nothing new and
+    /// never spends twice. The event and the spend commit together.
     pub fn offer_feedback(
         &mut self,
+        event: crate::ids::OfferEventId,
         customer: CustomerId,
         key: &str,
         kind: crate::model::OfferKind,
         outcome: crate::model::OfferOutcome,
         sale: Option<SaleId>,
     ) -> Result<()> {
-        if outcome == crate::model::OfferOutcome::Accepted {
-            if let Some(id) = key.strip_prefix("reward:") {
-                let program = crate::loyalty::Program::load(&self.store)?;
-                if let Some(r) = program.rewards.iter().find(|r| r.id == id) {
-                    crate::loyalty::redeem(
-                        &mut self.store,
-                        crate::ids::PointsEntryId::new(),
-                        customer,
-                        r.points,
-                        &format!("reward: {}", r.name),
-                    )?;
-                }
+        self.store.customer(customer)?;
+        let program =
+            if outcome == crate::model::OfferOutcome::Accepted && key.starts_with("reward:") {
+                Some(crate::loyalty::Program::load(&self.store)?)
+            } else {
+                None
+            };
+        let now = crate::store::iso(chrono::Utc::now());
+        let tx = self.store.write()?;
+        if let (Some(program), Some(id)) = (&program, key.strip_prefix("reward:")) {
+            if let Some(r) = program.rewards.iter().find(|r| r.id == id) {
+                // The ledger entry shares the event's id: idempotent together.
+                crate::loyalty::redeem_in(
+                    &tx,
+                    crate::ids::PointsEntryId::from_uuid(event.as_uuid()),
+                    customer,
+                    r.points,
+                    &format!("reward: {}", r.name),
+                )?;
             }
         }
-        crate::suggest::record::offer_event(
-            &mut self.store,
-            customer,
-            key,
-            kind,
-            outcome,
-            sale,
-            chrono::Utc::now(),
-        )
+        crate::suggest::record::offer_event_in(
+            &tx, event, customer, key, kind, outcome, sale, &now,
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Imports history files through `mapping` (a built-in profile name or
