@@ -61,6 +61,7 @@ pub fn run(db: &Path, mode: Mode, seed: u64, iterations: u64, batch_rows: usize)
                                 quantity: rng.range(1, 3) as f64,
                                 unit_price_cents: 0,
                                 discount_cents: 0,
+                                offer_key: None,
                             }
                         } else {
                             DraftLine {
@@ -69,6 +70,7 @@ pub fn run(db: &Path, mode: Mode, seed: u64, iterations: u64, batch_rows: usize)
                                 quantity: 1.0,
                                 unit_price_cents: rng.range(50, 2_000) as i64,
                                 discount_cents: if rng.chance(0.2) { 25 } else { 0 },
+                                offer_key: None,
                             }
                         }
                     })

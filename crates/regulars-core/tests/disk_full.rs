@@ -98,6 +98,7 @@ fn sale(c: CustomerId, p: ProductId, n: usize) -> SaleDraft {
                 quantity: 2.0,
                 unit_price_cents: 0,
                 discount_cents: 0,
+                offer_key: None,
             })
             .collect(),
         payment_method: PaymentMethod::Card,

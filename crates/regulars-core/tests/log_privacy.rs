@@ -96,6 +96,7 @@ fn logs_and_diagnostics_hold_no_personal_data() {
                 quantity: 1.0,
                 unit_price_cents: 450,
                 discount_cents: 0,
+                offer_key: None,
             }],
             payment_method: PaymentMethod::Cash,
         })

@@ -728,6 +728,7 @@ fn blocking_keys_meet_for_variants_of_one_person_only() {
 fn undo_after_new_sales_gives_back_the_moved_ones_only() {
     use regulars_core::model::{DraftLine, SaleDraft};
     let (_d, mut r) = open();
+    let owner = boss(&mut r);
     let a = r
         .enrol(&draft("Robert", "Smith", "312 555 0199"))
         .unwrap()
@@ -747,6 +748,7 @@ fn undo_after_new_sales_gives_back_the_moved_ones_only() {
                 quantity: 1.0,
                 unit_price_cents: 300,
                 discount_cents: 0,
+                offer_key: None,
             }],
             ..Default::default()
         })
@@ -754,9 +756,9 @@ fn undo_after_new_sales_gives_back_the_moved_ones_only() {
         .id
     };
     let old = sell(&mut r, b);
-    let receipt = r.merge_customers(a, b).unwrap();
+    let receipt = r.merge_customers(&owner, a, b).unwrap();
     let new = sell(&mut r, a);
-    r.undo_merge(receipt.merge_id).unwrap();
+    r.undo_merge(&owner, receipt.merge_id).unwrap();
     let owner = |s| -> CustomerId {
         r.store()
             .conn()

@@ -136,6 +136,7 @@ fn review_and_reach_out_on_a_real_store() {
     let s = sale(&r, Some(cy), today, 11, 4_200);
     for outcome in [OfferOutcome::Shown, OfferOutcome::Accepted] {
         r.offer_feedback(
+            regulars_core::ids::OfferEventId::new(),
             cy,
             "replenish:x",
             OfferKind::Replenish,
