@@ -184,6 +184,7 @@ pub fn checkout(db: &Path, sales: usize, lines_per_sale: usize) -> Result<()> {
                     quantity: 1.0 + rng.below(3) as f64,
                     unit_price_cents: price,
                     discount_cents: 0,
+                    offer_key: None,
                 }
             })
             .collect();

@@ -5,6 +5,8 @@ mod bench;
 mod import_cmd;
 mod manage_cmd;
 mod protect_cmd;
+mod review;
+mod stress;
 mod suggest;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +32,10 @@ struct Cli {
         default_value = "regulars.db"
     )]
     db: PathBuf,
+    /// Where log files go (rotated, nothing personal in them); default: a
+    /// `logs` folder beside the store file.
+    #[arg(long, global = true, env = "REGULARS_LOG_DIR")]
+    log_dir: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -107,6 +113,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: import_cmd::ImportCmd,
     },
+    /// The owner's review and "reach out": dashboard, segments, overdue,
+    /// offer-results, contacts, contact-outcome.
+    #[command(flatten)]
+    Review(review::ReviewCmd),
     /// Back the store up (online, while the till runs) into DEST: a file,
     /// or a folder where it is named by the time.
     Backup { dest: PathBuf },
@@ -167,6 +177,26 @@ enum Cmd {
         #[arg(long = "as")]
         as_name: String,
     },
+    /// What support needs: versions, store health and size, row counts,
+    /// the last log lines. Nothing personal; safe to paste in an email.
+    Diagnostics {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Crash-test driver (tests/crash.rs): loops over one kind of write,
+    /// printing each committed id. Fills the store with made-up trade.
+    #[command(hide = true)]
+    Stress {
+        #[arg(value_enum)]
+        mode: stress::Mode,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        iterations: u64,
+        /// Rows per import batch (small, so a kill lands between batches).
+        #[arg(long, default_value_t = 100)]
+        batch_rows: usize,
+    },
     /// Benchmarks that print figures at a stated scale.
     Bench {
         #[command(subcommand)]
@@ -223,6 +253,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2_000)]
         customers: usize,
     },
+    /// Dashboard, segments, overdue and contact list timings on an existing
+    /// store (read only), e.g. the imported Complete Journey.
+    Review {
+        /// The day (YYYY-MM-DD); default the day of the latest sale.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// The duplicate finder on synthetic customers with planted duplicates
     /// (writes them into --db, which must be a new file).
     Duplicates {
@@ -245,10 +284,29 @@ enum BenchCmd {
 
 fn main() {
     let cli = Cli::parse();
+    let log_dir = log_dir(&cli);
+    // Logging is for support; a till that cannot write its log still works.
+    let _log = match regulars_core::logging::init_logging(&log_dir) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("warning: logging is off: {e}");
+            None
+        }
+    };
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+fn log_dir(cli: &Cli) -> PathBuf {
+    cli.log_dir.clone().unwrap_or_else(|| {
+        cli.db
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("logs")
+    })
 }
 
 fn open(db: &Path) -> Result<Regulars> {
@@ -256,7 +314,23 @@ fn open(db: &Path) -> Result<Regulars> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let logs = log_dir(&cli);
     match cli.cmd {
+        Cmd::Diagnostics { json } => {
+            let r = open(&cli.db)?;
+            let d = r.diagnostics(Some(&logs))?;
+            if json {
+                println!("{}", serde_json::to_string(&d)?);
+            } else {
+                print!("{}", d.text);
+            }
+        }
+        Cmd::Stress {
+            mode,
+            seed,
+            iterations,
+            batch_rows,
+        } => stress::run(&cli.db, mode, seed, iterations, batch_rows)?,
         Cmd::Export { dir } => {
             let r = open(&cli.db)?;
             let t = Instant::now();
@@ -296,7 +370,14 @@ fn run(cli: Cli) -> Result<()> {
             cmd: CustomersCmd::Import { file, errors },
         } => {
             let mut r = open(&cli.db)?;
-            let rep = import::customers_csv(r.store_mut(), &file)?;
+            // Through the facade, like the app: logged, and search sees them.
+            let rep = r.import_with(
+                std::slice::from_ref(&file),
+                "customers",
+                &import::ImportOptions::default(),
+                &mut |_| {},
+                &std::sync::atomic::AtomicBool::new(false),
+            )?;
             println!(
                 "{}: {} rows, {} imported, {} already present, {} rejected",
                 file.display(),
@@ -394,6 +475,10 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => suggest::eval_offers(&data, k, validation, tune, params.as_deref(), train)?,
         Cmd::Import { cmd } => import_cmd::run(&cli.db, cmd)?,
+        Cmd::Review(cmd) => review::run(&cli.db, cmd)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Review { as_of, runs },
+        } => review::bench(&cli.db, as_of, runs)?,
         Cmd::Backup { dest } => protect_cmd::backup(&cli.db, &dest)?,
         Cmd::Restore { src } => protect_cmd::restore(&cli.db, &src)?,
         Cmd::Staff { cmd } => protect_cmd::staff(&cli.db, cmd)?,

@@ -42,6 +42,7 @@ fn tifu_params() -> Params {
         pop_weight: 0.0,
         repeat_power: 0.0,
         weights: Vec::new(),
+        forest: false,
         ..Params::default()
     }
 }
@@ -89,6 +90,58 @@ pub fn eval_offers(
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(3);
+        if std::env::var("TRAIN_MODEL").as_deref() == Ok("gbdt") {
+            // Boosted trees: `GBDT='{"trees":120,"depth":5}'` sets the fit,
+            // `FOREST_OUT=path` keeps the forest (JSON, for rank's forest.json).
+            // A JSON array of fits runs them all over the same rows.
+            let cfgs: Vec<regulars_core::suggest::gbdt::FitConfig> = match std::env::var("GBDT") {
+                Ok(j) if j.trim_start().starts_with('[') => serde_json::from_str(&j)?,
+                Ok(j) => vec![serde_json::from_str(&j)?],
+                Err(_) => vec![Default::default()],
+            };
+            let rows = eval::training_rows(&ds, &vs, &base, extra);
+            println!(
+                "{} training rows in {:.1} s",
+                rows.len(),
+                t.elapsed().as_secs_f64()
+            );
+            // GBDT_INIT=linear: the trees start from the logistic fit.
+            let init = if std::env::var("GBDT_INIT").as_deref() == Ok("linear") {
+                eval::fit_logistic(&rows)
+            } else {
+                Vec::new()
+            };
+            if !init.is_empty() {
+                println!("weights json: {}", serde_json::to_string(&init)?);
+            }
+            for cfg in cfgs {
+                let t = Instant::now();
+                let f = regulars_core::suggest::gbdt::fit(&rows, &cfg, &init);
+                println!(
+                    "forest: {} trees fitted in {:.1} s",
+                    f.trees.len(),
+                    t.elapsed().as_secs_f64()
+                );
+                if let Ok(out) = std::env::var("FOREST_OUT") {
+                    std::fs::write(&out, serde_json::to_string(&f)?)?;
+                    println!("forest written to {out}");
+                }
+                let t = Instant::now();
+                let r = eval::score_forest(&ds, &sp, k, &base, std::sync::Arc::new(f));
+                print_table(
+                    &format!(
+                        "boosted trees {cfg:?} on weeks {first}-{last} ({:.1} s)",
+                        t.elapsed().as_secs_f64()
+                    ),
+                    &[r],
+                );
+            }
+            return Ok(());
+        }
+        let base = Params {
+            forest: false,
+            ..base
+        };
         let w = eval::train(&ds, &vs, &base, extra, epochs);
         println!("weights json: {}", serde_json::to_string(&w)?);
         println!("trained in {:.1} s: {w:?}", t.elapsed().as_secs_f64());

@@ -114,6 +114,92 @@ fn demo_then_find_by_card_of_a_demo_customer() {
 }
 
 #[test]
+fn review_and_contacts_on_a_demo_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    ok(&db, &["demo", "--customers", "300"]);
+    let today = chrono::Utc::now().date_naive();
+    let month_ago = (today - chrono::Days::new(30)).to_string();
+    let today = today.to_string();
+
+    let d = json_lines(&ok(
+        &db,
+        &["dashboard", "--from", &month_ago, "--to", &today, "--json"],
+    ));
+    let cur = &d[0]["current"];
+    assert!(cur["visits"].as_u64().unwrap() > 0, "{cur}");
+    assert_eq!(d[0]["visits_by_hour"].as_array().unwrap().len(), 7);
+    let csv = ok(
+        &db,
+        &[
+            "dashboard",
+            "--from",
+            &month_ago,
+            "--to",
+            &today,
+            "--chart",
+            "revenue-by-segment",
+        ],
+    );
+    assert_eq!(csv.lines().next(), Some("segment,customers,visits,revenue"));
+    assert_eq!(csv.lines().count(), 8);
+
+    let s = json_lines(&ok(&db, &["segments", "--json", "--months", "6"]));
+    assert_eq!(s[0]["history"].as_array().unwrap().len(), 6);
+    let counted: u64 = s[0]["current"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, s[0]["customers"].as_u64().unwrap());
+
+    let overdue = json_lines(&ok(&db, &["overdue", "--json", "--limit", "5"]));
+    assert!(overdue.len() <= 5);
+    for o in &overdue {
+        assert!(
+            o["days_since"].as_u64() > o["threshold_days"].as_u64(),
+            "{o}"
+        );
+    }
+
+    let out = dir.path().join("contacts.csv");
+    let text = ok(&db, &["contacts", "--csv", out.to_str().unwrap()]);
+    assert!(text.contains("contacts written to"), "{text}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.starts_with("customer_id,first_name,family_name"));
+    let items = json_lines(&ok(&db, &["contacts", "--json"]));
+    assert_eq!(items.len() + 1, csv.lines().count());
+    if let Some(first) = items.first() {
+        let (id, key) = (
+            first["customer_id"].as_str().unwrap(),
+            first["reason_key"].as_str().unwrap(),
+        );
+        ok(
+            &db,
+            &[
+                "contact-outcome",
+                "--customer",
+                id,
+                "--key",
+                key,
+                "--outcome",
+                "called",
+            ],
+        );
+        let after = json_lines(&ok(&db, &["contacts", "--json"]));
+        assert!(!after
+            .iter()
+            .any(|i| i["customer_id"] == first["customer_id"]
+                && i["reason_key"] == first["reason_key"]));
+    }
+
+    let bad = regulars(&db, &["dashboard", "--from", "yesterday", "--to", &today]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+}
+
+#[test]
 fn duplicates_merge_and_undo_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
@@ -151,4 +237,38 @@ fn duplicates_merge_and_undo_from_the_command_line() {
     let again = regulars(&db, &["undo-merge", &merge_id, "--as", "Olive"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already undone"));
+}
+
+#[test]
+fn logs_go_beside_the_store_and_diagnostics_show_them_without_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "external_ref,given_name,family_name,phone,email\n\
+         H-1,Winifred,Quimby,802-555-0199,wq@example.com\n",
+    )
+    .unwrap();
+    ok(&db, &["customers", "import", csv.to_str().unwrap()]);
+    ok(&db, &["find", "Quimby"]);
+    let text = ok(&db, &["diagnostics"]);
+    assert!(text.contains("quick check:     ok"), "{text}");
+    assert!(text.contains("customers              1"), "{text}");
+    assert!(text.contains("import finished"), "{text}");
+    assert!(text.contains("store opened"), "{text}");
+    let log = std::fs::read_to_string(dir.path().join("logs/regulars.log")).unwrap();
+    for s in ["Winifred", "Quimby", "555-0199", "wq@example.com"] {
+        assert!(
+            !text.contains(s) && !log.contains(s),
+            "{s} leaked:\n{text}\n{log}"
+        );
+    }
+    let d: serde_json::Value =
+        serde_json::from_str(ok(&db, &["diagnostics", "--json"]).trim()).unwrap();
+    assert_eq!(d["quick_check"], "ok");
+    // --log-dir moves the files.
+    let elsewhere = dir.path().join("elsewhere");
+    ok(&db, &["--log-dir", elsewhere.to_str().unwrap(), "info"]);
+    assert!(elsewhere.join("regulars.log").exists());
 }

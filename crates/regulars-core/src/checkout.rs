@@ -107,6 +107,7 @@ mod tests {
             quantity: q,
             unit_price_cents: price,
             discount_cents: discount,
+            offer_key: None,
         }
     }
 

@@ -60,6 +60,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// SQLite could not grow the file (SQLITE_FULL): the write was rolled
+    /// back whole, so nothing of it is stored and nothing before it is lost.
+    #[error("the disk is full: this change was not saved (everything saved before it is safe). Free some space on the disk (empty the bin, delete old downloads or backups), then try again")]
+    DiskFull,
+
+    /// The disk refused a read or write (SQLITE_IOERR): failing hardware,
+    /// a removed USB drive, a network share that went away.
+    #[error("the disk could not read or write the store file ({detail}); this change was not saved. Check the drive is connected and healthy, then try again; if it keeps happening, copy the diagnostics for support")]
+    DiskIo { detail: String },
+
+    // Built through `From<rusqlite::Error>` below, which sorts out the disk
+    // errors first so they never reach the person as a bare SQLite message.
     /// An action that cannot be done now, with why and what to do instead
     /// (an undo whose rows changed since, a merge of a customer with itself).
     #[error("{action} refused: {reason}")]
@@ -77,7 +89,7 @@ pub enum Error {
     OwnerOnly { what: &'static str },
 
     #[error("store error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 
     // The migration error quotes whole SQL scripts; a person needs the gist.
     #[error("could not upgrade the store schema ({}); nothing was changed: restore a backup or report this", first_line(.0))]
@@ -103,6 +115,9 @@ pub enum ErrorCode {
     LockedOut,
     /// The action needs the owner's session.
     OwnerOnly,
+    /// The disk is full: nothing of the failed change was saved; free space
+    /// and retry.
+    DiskFull,
     Internal,
 }
 
@@ -124,7 +139,13 @@ impl Error {
             Error::OwnerOnly { .. } => ErrorCode::OwnerOnly,
             Error::Corrupt { .. } | Error::TooNew { .. } => ErrorCode::Corrupt,
             Error::Sqlite(e) if is_busy(e) => ErrorCode::Busy,
-            Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => ErrorCode::Internal,
+            Error::DiskFull => ErrorCode::DiskFull,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorCode::DiskFull
+            }
+            Error::DiskIo { .. } | Error::Io { .. } | Error::Sqlite(_) | Error::Migration(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 
@@ -133,6 +154,38 @@ impl Error {
             field,
             message: message.into(),
         }
+    }
+}
+
+/// The one place SQLite errors become [`Error`]s: a full disk and disk I/O
+/// failures get messages a person can act on; the rest stay `Sqlite`.
+/// (SQLite's unix layer already reports a write that hit ENOSPC as
+/// SQLITE_FULL, so a really full disk and `max_page_count` look the same.)
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull,
+            Some(rusqlite::ErrorCode::SystemIoFailure) => {
+                // The extended code names the failing operation (write,
+                // fsync, truncate...), which is what support needs.
+                let ext = match &e {
+                    rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+                    _ => 0,
+                };
+                Error::DiskIo {
+                    detail: format!("SQLite I/O error {ext}"),
+                }
+            }
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
+impl Error {
+    /// Whether the failure was the disk (full or failing) rather than the
+    /// data: the caller may retry the same change once the disk is fixed.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, Error::DiskFull | Error::DiskIo { .. }) || self.code() == ErrorCode::DiskFull
     }
 }
 
@@ -165,3 +218,39 @@ fn first_line(e: &impl std::fmt::Display) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_errors_map_to_what_a_person_can_act_on() {
+        use rusqlite::ffi;
+        for (code, want) in [
+            (ffi::SQLITE_FULL, ErrorCode::DiskFull),
+            (ffi::SQLITE_IOERR_WRITE, ErrorCode::Internal),
+            (ffi::SQLITE_IOERR_FSYNC, ErrorCode::Internal),
+            (ffi::SQLITE_BUSY, ErrorCode::Busy),
+            (ffi::SQLITE_CONSTRAINT_UNIQUE, ErrorCode::Internal),
+        ] {
+            let e = Error::from(sqlite(code));
+            assert_eq!(e.code(), want, "{code}: {e}");
+        }
+        let full = Error::from(sqlite(ffi::SQLITE_FULL));
+        assert!(matches!(full, Error::DiskFull) && full.is_disk());
+        assert!(full.to_string().contains("Free some space"));
+        let io = Error::from(sqlite(ffi::SQLITE_IOERR_WRITE));
+        assert!(matches!(io, Error::DiskIo { .. }) && io.is_disk());
+        assert!(io.to_string().contains("I/O error 778"), "{io}");
+        assert!(!Error::from(sqlite(ffi::SQLITE_CONSTRAINT_UNIQUE)).is_disk());
+        let enospc = Error::Io {
+            path: "x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert_eq!(enospc.code(), ErrorCode::DiskFull);
+    }
+}

@@ -102,6 +102,10 @@ uuid_id!(
     /// One entry of the append-only points ledger.
     PointsEntryId, "points entry id");
 uuid_id!(
+    /// One offer shown / accepted / declined. Chosen by the till once per
+    /// tap, so a retried tap is recognised (and a reward never spent twice).
+    OfferEventId, "offer event id");
+uuid_id!(
     /// One change recorded in the outbox for sync; globally unique.
     ChangeId, "change id");
 uuid_id!(

@@ -7,16 +7,20 @@
 //! and its migrations, the outbox of changes for sync, the in-memory search
 //! index and its ranking, the deterministic demo store.
 //! Does not own: how changes travel to a server (a later sync crate), how
-//! anything is displayed (the UI), or process concerns such as logging setup.
+//! anything is displayed (the UI), or where the app keeps its data folder.
+//! Logging setup lives here ([`logging`]) so the app and the CLI share one
+//! policy: nothing personal is ever logged.
 
 pub mod barcode;
 pub mod card;
 pub mod checkout;
 pub mod demo;
+pub mod diagnostics;
 pub mod error;
 pub mod export;
 pub mod ids;
 pub mod import;
+pub mod logging;
 pub mod loyalty;
 pub mod manage;
 pub mod model;

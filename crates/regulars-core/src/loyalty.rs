@@ -223,13 +223,27 @@ pub fn redeem(
     points: i64,
     reason: &str,
 ) -> Result<i64> {
+    let tx = store.write()?;
+    let b = redeem_in(&tx, id, customer, points, reason)?;
+    tx.commit()?;
+    Ok(b)
+}
+
+/// [`redeem`] inside the caller's transaction (so an accepted reward and
+/// its offer event commit together). Returns the balance after.
+pub(crate) fn redeem_in(
+    tx: &Connection,
+    id: PointsEntryId,
+    customer: CustomerId,
+    points: i64,
+    reason: &str,
+) -> Result<i64> {
     if points <= 0 {
         return Err(Error::invalid(
             "points",
             "redeem a positive number of points",
         ));
     }
-    let tx = store.write()?;
     let already: Option<i64> = tx
         .query_row(
             "SELECT points FROM points_ledger WHERE id = ?1",
@@ -238,7 +252,7 @@ pub fn redeem(
         )
         .optional()?;
     if already.is_none() {
-        let have = balance(&tx, customer)?;
+        let have = balance(tx, customer)?;
         if have < points {
             return Err(Error::invalid(
                 "points",
@@ -246,7 +260,7 @@ pub fn redeem(
             ));
         }
         append(
-            &tx,
+            tx,
             &Entry {
                 id,
                 customer_id: customer,
@@ -258,7 +272,7 @@ pub fn redeem(
             },
         )?;
         crate::store::record_change(
-            &tx,
+            tx,
             "points",
             &id.to_string(),
             "insert",
@@ -266,7 +280,5 @@ pub fn redeem(
             &now_iso(),
         )?;
     }
-    let b = balance(&tx, customer)?;
-    tx.commit()?;
-    Ok(b)
+    balance(tx, customer)
 }

@@ -354,6 +354,12 @@ pub struct DraftLine {
     pub unit_price_cents: i64,
     /// A line discount in cents (never more than the line's value).
     pub discount_cents: i64,
+    /// The key of the offer this line came from (set on `Offer::line`; the
+    /// till passes the line through unchanged). When the sale completes,
+    /// the customer's accepted offer event with this key is linked to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub offer_key: Option<String>,
 }
 
 /// A sale as the till sends it to be completed.
@@ -496,6 +502,46 @@ pub struct Suggestions {
     pub prompts: Vec<Prompt>,
     pub offers: Vec<Offer>,
     pub points_balance: i64,
+}
+
+/// Rows in one table, for diagnostics.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: u64,
+}
+
+/// A setting shown in diagnostics (secret ones are left out).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SettingValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// What "copy diagnostics" gives support: versions, the store's health and
+/// size, and the last log lines. Nothing personal: no names, phones, emails,
+/// notes or search text, and only the store's file name, not its folder
+/// (which usually holds the user's login name).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct Diagnostics {
+    pub app_version: String,
+    /// Schema the store is at / the newest this build knows.
+    pub schema_version: i64,
+    pub schema_known: i64,
+    pub sqlite_version: String,
+    pub os: String,
+    pub store_file: String,
+    pub store_bytes: u64,
+    pub wal_bytes: u64,
+    /// `PRAGMA quick_check`: "ok" when the file is sound.
+    pub quick_check: String,
+    pub journal_mode: String,
+    pub pending_changes: u64,
+    pub tables: Vec<TableCount>,
+    pub settings: Vec<SettingValue>,
+    pub log_lines: Vec<String>,
+    /// All of the above as plain text: what the button puts on the clipboard.
+    pub text: String,
 }
 
 // ---------------------------------------------------------------------------

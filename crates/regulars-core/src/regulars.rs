@@ -4,8 +4,12 @@
 //!
 //! Owns: orchestration of a use case (validate, write, re-index, read back).
 //! Does not own: SQL (the store), ranking (search), presentation.
+//!
+//! The use cases that write log one event each (ids, counts, durations) and
+//! failures by error code; see [`crate::logging`] for what is never logged.
 
 use std::path::Path;
+use std::time::Instant;
 
 use crate::card::CardNumber;
 use crate::checkout::{self, Code};
@@ -32,6 +36,8 @@ pub struct Regulars {
     index: SearchIndex,
     /// The suggestions engine, built on first use and kept current by sales.
     suggest: Option<crate::suggest::engine::Engine>,
+    /// Visits kept for the owner's review (see `review::Cache`).
+    pub(crate) review_cache: crate::review::Cache,
     /// Argon2 cost for new PIN hashes (tests use a cheap one).
     pin_cost: crate::staff::PinCost,
 }
@@ -39,7 +45,17 @@ pub struct Regulars {
 impl Regulars {
     /// Opens the store at `path` and builds the search index from it.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::with_store(Store::open(path)?)
+        let t = Instant::now();
+        let r = Store::open(path).and_then(Self::with_store);
+        match &r {
+            Ok(r) => tracing::info!(
+                customers = r.index.len(),
+                ms = t.elapsed().as_millis() as u64,
+                "store opened"
+            ),
+            Err(e) => crate::logging::log_error("open", e),
+        }
+        r
     }
 
     /// Opens the store without building the search index: for background
@@ -63,6 +79,7 @@ impl Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
+            review_cache: Default::default(),
             pin_cost: crate::staff::PinCost::DEFAULT,
         };
         r.rebuild_index()?;
@@ -98,9 +115,16 @@ impl Regulars {
     pub fn find(&self, query: &str, limit: usize) -> Result<Vec<FoundCustomer>> {
         let limit = limit.clamp(1, MAX_RESULTS);
         let now = chrono::Utc::now().timestamp();
-        self.index
-            .search(query, now, limit)
-            .into_iter()
+        let t = Instant::now();
+        let hits = self.index.search(query, now, limit);
+        // The length of the query, never its text.
+        tracing::debug!(
+            query_chars = query.chars().count(),
+            hits = hits.len(),
+            us = t.elapsed().as_micros() as u64,
+            "search"
+        );
+        hits.into_iter()
             .map(|hit| {
                 Ok(FoundCustomer {
                     customer: self.store.summary(hit.id)?,
@@ -113,9 +137,14 @@ impl Regulars {
 
     /// What a card scan shows: the holder's profile.
     pub fn lookup_card(&self, raw: &str) -> Result<Profile> {
-        let card = CardNumber::parse(raw)?;
-        let id = self.store.card_holder(&card)?;
-        self.store.profile(id, Viewer::Staff)
+        let r = CardNumber::parse(raw)
+            .and_then(|card| self.store.card_holder(&card))
+            .and_then(|id| self.store.profile(id, Viewer::Staff));
+        // The card number is not logged: it identifies a person.
+        if let Err(e) = &r {
+            crate::logging::log_error("lookup_card", e);
+        }
+        r
     }
 
     /// The till's view of a customer (what any cashier may see).
@@ -130,7 +159,14 @@ impl Regulars {
     }
 
     pub fn add_note(&mut self, id: CustomerId, note: &NewNote) -> Result<Note> {
-        self.store.add_note(id, note)
+        let r = self.store.add_note(id, note);
+        match &r {
+            Ok(n) => {
+                tracing::info!(note = %n.id, customer = %id, chars = n.body.chars().count(), "note added")
+            }
+            Err(e) => crate::logging::log_error("add_note", e),
+        }
+        r
     }
 
     /// Customers who may already be the person being enrolled.
@@ -181,6 +217,15 @@ impl Regulars {
     /// Creates a customer and gives them a card (the one on the form, or the
     /// next store card), all in one transaction.
     pub fn enrol(&mut self, draft: &NewCustomer) -> Result<Profile> {
+        let r = self.enrol_inner(draft);
+        match &r {
+            Ok(p) => tracing::info!(customer = %p.summary.id, "customer enrolled"),
+            Err(e) => crate::logging::log_error("enrol", e),
+        }
+        r
+    }
+
+    fn enrol_inner(&mut self, draft: &NewCustomer) -> Result<Profile> {
         let row = crate::store::customers_validate_new(draft)?;
         let card = match draft
             .card
@@ -206,13 +251,21 @@ impl Regulars {
 
     /// Gives an existing customer a card (an unknown card scanned at the till).
     pub fn attach_card(&mut self, id: CustomerId, raw: &str) -> Result<Profile> {
-        let card = CardNumber::parse(raw)?;
-        self.store.customer(id)?;
-        let now = now_iso();
-        let tx = self.store.write()?;
-        Store::insert_card(&tx, id, &card, &now)?;
-        tx.commit()?;
-        self.store.profile(id, Viewer::Staff)
+        let r = (|| {
+            let card = CardNumber::parse(raw)?;
+            self.store.customer(id)?;
+            let now = now_iso();
+            let tx = self.store.write()?;
+            Store::insert_card(&tx, id, &card, &now)?;
+            tx.commit()?;
+            self.store.profile(id, Viewer::Staff)
+        })();
+        match &r {
+            // The card number is not logged: it identifies a person.
+            Ok(_) => tracing::info!(customer = %id, "card attached"),
+            Err(e) => crate::logging::log_error("attach_card", e),
+        }
+        r
     }
 
     pub fn info(&self) -> Result<StoreInfo> {
@@ -246,6 +299,14 @@ impl Regulars {
     /// Whatever was scanned or typed at the till: a loyalty card opens the
     /// customer, a product code gives a line for the sale.
     pub fn scan(&self, raw: &str) -> Result<ScanResult> {
+        let r = self.scan_inner(raw);
+        if let Err(e) = &r {
+            crate::logging::log_error("scan", e);
+        }
+        r
+    }
+
+    fn scan_inner(&self, raw: &str) -> Result<ScanResult> {
         let code = checkout::classify(raw)?;
         let customer = |id: CustomerId| -> Result<ScanResult> {
             Ok(ScanResult::Customer {
@@ -283,7 +344,11 @@ impl Regulars {
     }
 
     pub fn save_product(&mut self, id: Option<ProductId>, draft: &ProductDraft) -> Result<Product> {
-        let p = self.store.save_product(id, draft)?;
+        let p = self
+            .store
+            .save_product(id, draft)
+            .inspect_err(|e| crate::logging::log_error("save_product", e))?;
+        tracing::info!(product = %p.id, new = id.is_none(), "product saved");
         if let Some(e) = self.suggest.as_mut() {
             e.upsert_product(&p);
         }
@@ -293,7 +358,20 @@ impl Regulars {
     /// Completes a sale and refreshes the customer's standing in search
     /// (one more visit, seen today), so regulars keep ranking first.
     pub fn complete_sale(&mut self, draft: &SaleDraft) -> Result<Sale> {
-        let sale = self.store.complete_sale(draft)?;
+        let t = Instant::now();
+        let sale = self
+            .store
+            .complete_sale(draft)
+            .inspect_err(|e| crate::logging::log_error("complete_sale", e))?;
+        tracing::info!(
+            sale = %sale.id,
+            customer = ?sale.customer_id.map(|c| c.to_string()),
+            lines = sale.lines.len(),
+            total_cents = sale.total_cents,
+            points = sale.points_earned,
+            ms = t.elapsed().as_millis() as u64,
+            "sale completed"
+        );
         self.refresh_activity(sale.customer_id)?;
         if let Some(e) = self.suggest.as_mut() {
             e.record_sale(&self.store, &sale)?;
@@ -302,7 +380,11 @@ impl Regulars {
     }
 
     pub fn attach_sale_customer(&mut self, sale: SaleId, customer: CustomerId) -> Result<Sale> {
-        let sale = self.store.attach_sale_customer(sale, customer)?;
+        let sale = self
+            .store
+            .attach_sale_customer(sale, customer)
+            .inspect_err(|e| crate::logging::log_error("attach_sale_customer", e))?;
+        tracing::info!(sale = %sale.id, customer = %customer, "customer attached to sale");
         self.refresh_activity(Some(customer))?;
         if let Some(e) = self.suggest.as_mut() {
             e.record_sale(&self.store, &sale)?;
@@ -316,7 +398,17 @@ impl Regulars {
         positions: &[u32],
         payment: PaymentMethod,
     ) -> Result<Sale> {
-        let refund = self.store.refund_sale(sale, positions, payment)?;
+        let refund = self
+            .store
+            .refund_sale(sale, positions, payment)
+            .inspect_err(|e| crate::logging::log_error("refund_sale", e))?;
+        tracing::info!(
+            refund = %refund.id,
+            of = %sale,
+            lines = refund.lines.len(),
+            total_cents = refund.total_cents,
+            "sale refunded"
+        );
         self.refresh_activity(refund.customer_id)?;
         Ok(refund)
     }
@@ -390,38 +482,45 @@ impl Regulars {
 
     /// An offer was shown, accepted (on `sale`, if known) or declined. An
     /// accepted points reward spends its points (refused, and nothing
-    /// recorded, when the balance this till knows is short).
+    /// recorded, when the balance this till knows is short). `event` is
+    /// chosen by the till once per tap and sent again on every retry: a
+    /// replay (double tap, retry after a timeout) records nothing new and
+    /// never spends twice. The event and the spend commit together.
     pub fn offer_feedback(
         &mut self,
+        event: crate::ids::OfferEventId,
         customer: CustomerId,
         key: &str,
         kind: crate::model::OfferKind,
         outcome: crate::model::OfferOutcome,
         sale: Option<SaleId>,
     ) -> Result<()> {
-        if outcome == crate::model::OfferOutcome::Accepted {
-            if let Some(id) = key.strip_prefix("reward:") {
-                let program = crate::loyalty::Program::load(&self.store)?;
-                if let Some(r) = program.rewards.iter().find(|r| r.id == id) {
-                    crate::loyalty::redeem(
-                        &mut self.store,
-                        crate::ids::PointsEntryId::new(),
-                        customer,
-                        r.points,
-                        &format!("reward: {}", r.name),
-                    )?;
-                }
+        self.store.customer(customer)?;
+        let program =
+            if outcome == crate::model::OfferOutcome::Accepted && key.starts_with("reward:") {
+                Some(crate::loyalty::Program::load(&self.store)?)
+            } else {
+                None
+            };
+        let now = crate::store::iso(chrono::Utc::now());
+        let tx = self.store.write()?;
+        if let (Some(program), Some(id)) = (&program, key.strip_prefix("reward:")) {
+            if let Some(r) = program.rewards.iter().find(|r| r.id == id) {
+                // The ledger entry shares the event's id: idempotent together.
+                crate::loyalty::redeem_in(
+                    &tx,
+                    crate::ids::PointsEntryId::from_uuid(event.as_uuid()),
+                    customer,
+                    r.points,
+                    &format!("reward: {}", r.name),
+                )?;
             }
         }
-        crate::suggest::record::offer_event(
-            &mut self.store,
-            customer,
-            key,
-            kind,
-            outcome,
-            sale,
-            chrono::Utc::now(),
-        )
+        crate::suggest::record::offer_event_in(
+            &tx, event, customer, key, kind, outcome, sale, &now,
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Imports history files through `mapping` (a built-in profile name or
@@ -454,12 +553,61 @@ impl Regulars {
             error_report: Some(reports.join(format!("errors-{stamp}.csv"))),
             ..Default::default()
         };
+        self.import_with(files, mapping, &opts, progress, cancel)
+    }
+
+    /// [`Self::import_files`] with explicit options (batch size, report
+    /// file): for tests and the crash stress, which need small batches.
+    pub fn import_with(
+        &mut self,
+        files: &[std::path::PathBuf],
+        mapping: &str,
+        opts: &crate::import::ImportOptions,
+        progress: &mut dyn FnMut(&crate::import::Progress),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<crate::import::ImportReport> {
+        let r = self.import_inner(files, mapping, opts, progress, cancel);
+        match &r {
+            // Counts only: file names may name people ("jane-smith.csv").
+            Ok(rep) => tracing::info!(
+                files = files.len(),
+                mapping = if mapping == "completejourney"
+                    || crate::import::BUILTIN.iter().any(|(n, _)| *n == mapping)
+                {
+                    mapping
+                } else {
+                    "custom"
+                },
+                rows = rep.rows,
+                imported = rep.imported,
+                skipped = rep.skipped_existing,
+                rejected = rep.rejected,
+                cancelled = rep.cancelled,
+                dry_run = rep.dry_run,
+                seconds = rep.seconds,
+                "import finished"
+            ),
+            Err(e) => crate::logging::log_error("import", e),
+        }
+        r
+    }
+
+    fn import_inner(
+        &mut self,
+        files: &[std::path::PathBuf],
+        mapping: &str,
+        opts: &crate::import::ImportOptions,
+        progress: &mut dyn FnMut(&crate::import::Progress),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<crate::import::ImportReport> {
+        use crate::import;
+        let dry_run = opts.dry_run;
         let report = if mapping == "completejourney" {
             let dir = files.first().cloned().unwrap_or_default();
-            import::complete_journey(self.store_mut(), &dir, &opts, progress, cancel)?
+            import::complete_journey(self.store_mut(), &dir, opts, progress, cancel)?
         } else {
             let m = import::Mapping::load(mapping)?;
-            import::with_mapping(self.store_mut(), &m, files, &opts, progress, cancel)?
+            import::with_mapping(self.store_mut(), &m, files, opts, progress, cancel)?
         };
         if !dry_run {
             self.rebuild_index()?;
@@ -467,10 +615,30 @@ impl Regulars {
         Ok(report)
     }
 
+    /// What "copy diagnostics" copies: versions, store health and size,
+    /// row counts, the outbox backlog, settings that are not secret and the
+    /// last log lines from `log_dir` (the folder given to
+    /// [`crate::logging::init_logging`]). Nothing personal; `.text` is the
+    /// clipboard form. Reads the whole file once (`PRAGMA quick_check`):
+    /// ~2.5 s on a 530 MB store, so call it off the UI thread.
+    pub fn diagnostics(&self, log_dir: Option<&Path>) -> Result<crate::model::Diagnostics> {
+        let t = Instant::now();
+        let d = crate::diagnostics::gather(&self.store, log_dir);
+        match &d {
+            Ok(_) => tracing::info!(ms = t.elapsed().as_millis() as u64, "diagnostics gathered"),
+            Err(e) => crate::logging::log_error("diagnostics", e),
+        }
+        d
+    }
+
     /// Saves the customer edit form (same rules as enrolment); only changed
     /// fields are recorded for sync. Search sees the new name at once.
     pub fn update_customer(&mut self, id: CustomerId, edit: &CustomerEdit) -> Result<Profile> {
-        let changed = self.store.update_customer(id, edit)?;
+        let changed = self
+            .store
+            .update_customer(id, edit)
+            .inspect_err(|e| crate::logging::log_error("update_customer", e))?;
+        tracing::info!(customer = %id, fields = changed.len(), "customer updated");
         if !changed.is_empty() {
             self.index.upsert(self.store.search_doc(id)?);
         }
@@ -501,7 +669,10 @@ impl Regulars {
         customer: CustomerId,
         household: Option<HouseholdId>,
     ) -> Result<Profile> {
-        self.store.set_household(customer, household)?;
+        self.store
+            .set_household(customer, household)
+            .inspect_err(|e| crate::logging::log_error("set_household", e))?;
+        tracing::info!(customer = %customer, household = ?household.map(|h| h.to_string()), "household set");
         self.store.profile(customer, Viewer::Owner)
     }
 
@@ -511,12 +682,21 @@ impl Regulars {
 
     /// The owner edits a note's text, visibility, follow-up or expiry.
     pub fn edit_note(&mut self, id: NoteId, edit: &NoteEdit) -> Result<Note> {
-        self.store.edit_note(id, edit)
+        let n = self
+            .store
+            .edit_note(id, edit)
+            .inspect_err(|e| crate::logging::log_error("edit_note", e))?;
+        tracing::info!(note = %id, "note edited");
+        Ok(n)
     }
 
     /// The owner retires a note: nobody sees it any more.
     pub fn retire_note(&mut self, id: NoteId) -> Result<()> {
-        self.store.retire_note(id)
+        self.store
+            .retire_note(id)
+            .inspect_err(|e| crate::logging::log_error("retire_note", e))?;
+        tracing::info!(note = %id, "note retired");
+        Ok(())
     }
 
     /// Pairs of customers who may be one person, best evidence first, each
@@ -555,7 +735,9 @@ impl Regulars {
         session.require_owner("merge customers")?;
         let receipt = self
             .store
-            .merge_customers(survivor, merged, Some(session.staff_id()))?;
+            .merge_customers(survivor, merged, Some(session.staff_id()))
+            .inspect_err(|e| crate::logging::log_error("merge_customers", e))?;
+        tracing::info!(survivor = %survivor, merged = %merged, "customers merged");
         self.index.remove(merged);
         self.index.upsert(self.store.search_doc(survivor)?);
         self.suggest = None;
@@ -570,7 +752,11 @@ impl Regulars {
         merge: MergeId,
     ) -> Result<Profile> {
         session.require_owner("undo a merge")?;
-        let (survivor, merged) = self.store.undo_merge(merge, Some(session.staff_id()))?;
+        let (survivor, merged) = self
+            .store
+            .undo_merge(merge, Some(session.staff_id()))
+            .inspect_err(|e| crate::logging::log_error("undo_merge", e))?;
+        tracing::info!(merge = %merge, survivor = %survivor, merged = %merged, "merge undone");
         self.index.upsert(self.store.search_doc(survivor)?);
         self.index.upsert(self.store.search_doc(merged)?);
         self.suggest = None;

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use regulars_core::ids::{CustomerId, HouseholdId};
-use regulars_core::manage::duplicates::{rank_pairs, score_pair, DupRecord};
+use regulars_core::manage::duplicates::{blocking_keys, rank_pairs, score_pair, DupRecord};
 use regulars_core::model::{
     Address, CustomerEdit, NewCustomer, NewNote, NoteEdit, Viewer, Visibility,
 };
@@ -662,4 +662,112 @@ fn expired_and_retired_notes_prompt_nobody() {
     assert_eq!(due(&mut r), 1);
     r.retire_note(n.id).unwrap();
     assert_eq!(due(&mut r), 0);
+}
+
+#[test]
+fn blocking_keys_meet_for_variants_of_one_person_only() {
+    let shared = |a: &DupRecord, b: &DupRecord| {
+        let ka: HashSet<String> = blocking_keys(a).into_iter().collect();
+        blocking_keys(b).into_iter().any(|k| ka.contains(&k))
+    };
+    // (a, b, should they be compared?)
+    let cases = [
+        (
+            rec("Robert", "Smith", "", ""),
+            rec("Bob", "Smith", "", ""),
+            true,
+        ),
+        (
+            rec("John", "Smith", "", ""),
+            rec("Jonh", "Smith", "", ""),
+            true,
+        ),
+        (
+            rec("Catherine", "Olsen", "", ""),
+            rec("Katherine", "Olson", "", ""),
+            true,
+        ),
+        (
+            rec("Maria", "Kowalski", "", ""),
+            rec("Maria", "Kowalsky", "", ""),
+            true,
+        ),
+        (
+            rec("Ann", "Lee", "312 555 0101", ""),
+            rec("Zed", "Novak", "+1 (312) 555-0101", ""),
+            true,
+        ),
+        (
+            rec("Ann", "Lee", "", "a@x.com"),
+            rec("Zed", "Novak", "", "A@X.com"),
+            true,
+        ),
+        (
+            rec("Alice", "Jones", "312 555 0100", ""),
+            rec("Peter", "Novak", "773 555 0999", ""),
+            false,
+        ),
+        (
+            rec("Alice", "Jones", "", ""),
+            rec("Alice", "Brown", "", ""),
+            false,
+        ),
+    ];
+    for (i, (a, b, want)) in cases.iter().enumerate() {
+        assert_eq!(
+            shared(a, b),
+            *want,
+            "case {i}: {:?} / {:?}",
+            blocking_keys(a),
+            blocking_keys(b)
+        );
+    }
+}
+
+#[test]
+fn undo_after_new_sales_gives_back_the_moved_ones_only() {
+    use regulars_core::model::{DraftLine, SaleDraft};
+    let (_d, mut r) = open();
+    let owner = boss(&mut r);
+    let a = r
+        .enrol(&draft("Robert", "Smith", "312 555 0199"))
+        .unwrap()
+        .summary
+        .id;
+    let b = r
+        .enrol(&draft("Bob", "Smith", "(312) 555-0199"))
+        .unwrap()
+        .summary
+        .id;
+    let sell = |r: &mut Regulars, c: CustomerId| {
+        r.complete_sale(&SaleDraft {
+            customer_id: Some(c),
+            lines: vec![DraftLine {
+                product_id: None,
+                description: "Coffee".into(),
+                quantity: 1.0,
+                unit_price_cents: 300,
+                discount_cents: 0,
+                offer_key: None,
+            }],
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+    };
+    let old = sell(&mut r, b);
+    let receipt = r.merge_customers(&owner, a, b).unwrap();
+    let new = sell(&mut r, a);
+    r.undo_merge(&owner, receipt.merge_id).unwrap();
+    let owner = |s| -> CustomerId {
+        r.store()
+            .conn()
+            .query_row("SELECT customer_id FROM sales WHERE id = ?1", [s], |x| {
+                x.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(owner(old), b);
+    assert_eq!(owner(new), a);
+    assert_eq!(r.profile(b).unwrap().summary.visits, 1);
 }

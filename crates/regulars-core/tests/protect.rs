@@ -44,6 +44,7 @@ fn sale(r: &mut Regulars, c: Option<CustomerId>, cents: i64) {
             quantity: 2.0,
             unit_price_cents: cents,
             discount_cents: 0,
+            offer_key: None,
         }],
         payment_method: PaymentMethod::Card,
     })

@@ -77,7 +77,7 @@ fn review_and_reach_out_on_a_real_store() {
     assert_eq!(
         names,
         vec!["Ada Tester", "Bob Tester"],
-        "most missed spend first"
+        "most usually spent per month first"
     );
     assert_eq!(
         (
@@ -136,6 +136,7 @@ fn review_and_reach_out_on_a_real_store() {
     let s = sale(&r, Some(cy), today, 11, 4_200);
     for outcome in [OfferOutcome::Shown, OfferOutcome::Accepted] {
         r.offer_feedback(
+            regulars_core::ids::OfferEventId::new(),
             cy,
             "replenish:x",
             OfferKind::Replenish,
@@ -204,4 +205,29 @@ fn review_and_reach_out_on_a_real_store() {
     assert_eq!(err.code(), ErrorCode::NotFound);
     // Nothing personal in messages.
     assert!(!err.to_string().contains("Tester"));
+
+    // Visits are kept between calls, but a new sale is seen at once: Ada
+    // came back today (this connection), Bob too (another program).
+    sale(&r, Some(ada), today, 9, 2_000);
+    let names: Vec<String> = r
+        .overdue(Some(&as_of), 10)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.display_name)
+        .collect();
+    assert_eq!(names, vec!["Bob Tester"]);
+    let other = rusqlite::Connection::open(dir.path().join("shop.db")).unwrap();
+    other
+        .execute(
+            "INSERT INTO sales(id, customer_id, device_id, completed_at, total_cents)
+             VALUES (?1, ?2, ?3, ?4, 100)",
+            rusqlite::params![
+                SaleId::new(),
+                bob,
+                r.store().device(),
+                format!("{today}T08:00:00Z")
+            ],
+        )
+        .unwrap();
+    assert!(r.overdue(Some(&as_of), 10).unwrap().is_empty());
 }

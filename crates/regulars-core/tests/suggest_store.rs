@@ -3,7 +3,7 @@
 //! balance the till knows.
 
 use chrono::{Duration, Utc};
-use regulars_core::ids::PointsEntryId;
+use regulars_core::ids::{OfferEventId, PointsEntryId};
 use regulars_core::loyalty::{self, Entry, EntryKind, Program, Reward};
 use regulars_core::model::{
     DraftLine, NewCustomer, OfferKind, OfferOutcome, PaymentMethod, ProductDraft, PromptKind,
@@ -47,6 +47,7 @@ fn line(p: &regulars_core::model::Product) -> DraftLine {
         quantity: 1.0,
         unit_price_cents: p.price_cents,
         discount_cents: 0,
+        offer_key: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn follow_up_three_weeks_later_and_not_relevant_hides_it() {
     assert!(s.prompts.iter().all(|q| q.key != p.key), "{:?}", s.prompts);
     // Offer events are recorded for the owner's review.
     r.offer_feedback(
+        OfferEventId::new(),
         c,
         "replenish:x",
         OfferKind::Replenish,
@@ -143,10 +145,215 @@ fn accepted_reward_line_goes_on_the_sale_free() {
         })
         .unwrap();
     assert_eq!(sale.total_cents, 0, "the reward is free");
-    r.offer_feedback(c, &o.key, o.kind, OfferOutcome::Accepted, Some(sale.id))
-        .unwrap();
+    r.offer_feedback(
+        OfferEventId::new(),
+        c,
+        &o.key,
+        o.kind,
+        OfferOutcome::Accepted,
+        Some(sale.id),
+    )
+    .unwrap();
     // 799 earned, 100 spent on the reward.
     assert_eq!(r.profile(c).unwrap().points_balance, 699);
+}
+
+/// A shop whose program has a 100-point coffee reward, and a customer
+/// holding 799 points.
+fn shop_with_reward() -> (
+    Regulars,
+    regulars_core::ids::CustomerId,
+    regulars_core::model::Offer,
+) {
+    let (mut r, c, gen) = shop();
+    let coffee = r
+        .save_product(
+            None,
+            &ProductDraft {
+                name: "Coffee".into(),
+                price_cents: 300,
+                ..ProductDraft::default()
+            },
+        )
+        .unwrap();
+    Program {
+        rewards: vec![Reward {
+            id: "coffee".into(),
+            name: "A free coffee".into(),
+            points: 100,
+            product_id: Some(coffee.id),
+            discount_cents: 0,
+        }],
+        ..Program::default()
+    }
+    .save(r.store())
+    .unwrap();
+    r.complete_sale(&SaleDraft {
+        customer_id: Some(c),
+        lines: vec![line(&gen)],
+        payment_method: PaymentMethod::Card,
+    })
+    .unwrap();
+    let s = r
+        .suggestions(c, &[], Some(Utc::now() + Duration::minutes(1)))
+        .unwrap();
+    let o = s
+        .offers
+        .into_iter()
+        .find(|o| o.kind == OfferKind::Reward)
+        .expect("reward");
+    (r, c, o)
+}
+
+fn count(r: &Regulars, sql: &str) -> i64 {
+    r.store().conn().query_row(sql, [], |x| x.get(0)).unwrap()
+}
+
+#[test]
+fn a_replayed_redemption_never_spends_twice() {
+    let (mut r, c, o) = shop_with_reward();
+    assert_eq!(r.profile(c).unwrap().points_balance, 799);
+    let changes = count(&r, "SELECT count(*) FROM outbox");
+    let tap = OfferEventId::new();
+    // Double tap, then a retry after a timeout: the same id three times.
+    for _ in 0..3 {
+        r.offer_feedback(tap, c, &o.key, o.kind, OfferOutcome::Accepted, None)
+            .unwrap();
+    }
+    assert_eq!(r.profile(c).unwrap().points_balance, 699, "spent once");
+    assert_eq!(count(&r, "SELECT count(*) FROM offer_events"), 1);
+    assert_eq!(
+        count(
+            &r,
+            "SELECT count(*) FROM points_ledger WHERE kind = 'redeem'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&r, "SELECT count(*) FROM outbox") - changes,
+        2,
+        "one change for the event, one for the spend, none for the replays"
+    );
+    // A second, genuine acceptance (a new tap) does spend again.
+    r.offer_feedback(
+        OfferEventId::new(),
+        c,
+        &o.key,
+        o.kind,
+        OfferOutcome::Accepted,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.profile(c).unwrap().points_balance, 599);
+}
+
+#[test]
+fn a_refused_redemption_records_no_event() {
+    let (mut r, c, o) = shop_with_reward();
+    // Spend the balance down below the reward by other taps.
+    for _ in 0..7 {
+        r.offer_feedback(
+            OfferEventId::new(),
+            c,
+            &o.key,
+            o.kind,
+            OfferOutcome::Accepted,
+            None,
+        )
+        .unwrap();
+    }
+    assert_eq!(r.profile(c).unwrap().points_balance, 99);
+    let before = count(&r, "SELECT count(*) FROM offer_events");
+    let e = r
+        .offer_feedback(
+            OfferEventId::new(),
+            c,
+            &o.key,
+            o.kind,
+            OfferOutcome::Accepted,
+            None,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("not enough"), "{e}");
+    assert_eq!(count(&r, "SELECT count(*) FROM offer_events"), before);
+    assert_eq!(r.profile(c).unwrap().points_balance, 99);
+}
+
+#[test]
+fn an_accepted_offer_is_linked_to_the_sale_that_completes() {
+    let (mut r, c, o) = shop_with_reward();
+    let line = o.line.clone().expect("line");
+    assert_eq!(line.offer_key.as_deref(), Some(o.key.as_str()));
+    // Accepted at the till before the sale exists.
+    r.offer_feedback(
+        OfferEventId::new(),
+        c,
+        &o.key,
+        o.kind,
+        OfferOutcome::Accepted,
+        None,
+    )
+    .unwrap();
+    // An earlier shown event of the same offer stays unlinked.
+    r.offer_feedback(
+        OfferEventId::new(),
+        c,
+        &o.key,
+        o.kind,
+        OfferOutcome::Shown,
+        None,
+    )
+    .unwrap();
+    let sale = r
+        .complete_sale(&SaleDraft {
+            customer_id: Some(c),
+            lines: vec![line],
+            payment_method: PaymentMethod::Cash,
+        })
+        .unwrap();
+    let linked: Vec<(String, Option<String>)> = {
+        let conn = r.store().conn();
+        let mut st = conn
+            .prepare("SELECT outcome, sale_id FROM offer_events ORDER BY outcome")
+            .unwrap();
+        st.query_map([], |x| Ok((x.get(0)?, x.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        linked,
+        vec![
+            ("accepted".to_string(), Some(sale.id.to_string())),
+            ("shown".to_string(), None)
+        ]
+    );
+    assert_eq!(
+        count(
+            &r,
+            "SELECT count(*) FROM outbox WHERE entity = 'offer_event' AND op = 'update'"
+        ),
+        1,
+        "the link is shipped to other tills"
+    );
+    // A later sale with the same line links nothing more (already on a sale).
+    let again = r
+        .complete_sale(&SaleDraft {
+            customer_id: Some(c),
+            lines: vec![o.line.clone().unwrap()],
+            payment_method: PaymentMethod::Cash,
+        })
+        .unwrap();
+    assert_eq!(
+        count(
+            &r,
+            &format!(
+                "SELECT count(*) FROM offer_events WHERE sale_id = '{}'",
+                again.id
+            )
+        ),
+        0
+    );
 }
 
 #[test]

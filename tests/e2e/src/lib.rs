@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
-pub mod fixture;
 pub mod axe;
+pub mod fixture;
 
 pub use fixture::{Fixture, Person};
 pub use thirtyfour::prelude::{By, Key, WebDriver, WebElement};

@@ -14,4 +14,10 @@ quantity: number, unit_price_cents: number,
 /**
  * A line discount in cents (never more than the line's value).
  */
-discount_cents: number, };
+discount_cents: number, 
+/**
+ * The key of the offer this line came from (set on `Offer::line`; the
+ * till passes the line through unchanged). When the sale completes,
+ * the customer's accepted offer event with this key is linked to it.
+ */
+offer_key?: string, };

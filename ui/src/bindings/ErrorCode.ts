@@ -4,4 +4,4 @@
  * The closed set of error codes the UI switches on. New variants of
  * [`Error`] must map onto one of these; the UI never parses messages.
  */
-export type ErrorCode = "invalid_input" | "bad_check_digit" | "unknown_card" | "card_taken" | "card_retired" | "not_found" | "busy" | "corrupt" | "wrong_pin" | "locked_out" | "owner_only" | "internal";
+export type ErrorCode = "invalid_input" | "bad_check_digit" | "unknown_card" | "card_taken" | "card_retired" | "not_found" | "busy" | "corrupt" | "wrong_pin" | "locked_out" | "owner_only" | "disk_full" | "internal";

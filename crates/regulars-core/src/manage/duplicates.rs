@@ -3,7 +3,7 @@
 //! person (a score with its evidence, in words).
 //!
 //! Owns: [`DupRecord`] (the plain facts compared), [`blocking_keys`],
-//! [`candidate_pairs`], [`score_pair`] and [`rank_pairs`]. Pure: no I/O; the
+//! [`score_pair`] and [`rank_pairs`] (which blocks, scores and ranks). Pure: no I/O; the
 //! store loads the records and the facade attaches summaries.
 //! Does not own: remembering dismissed pairs (store), merging (store).
 //!
@@ -60,6 +60,9 @@ pub struct ScoredPair {
 struct Keys {
     given: String,
     family: String,
+    /// Sound-alike keys of the two, computed once (pairs compare them often).
+    given_ph: String,
+    family_ph: String,
     /// The given name, the preferred name, and the formal names they are
     /// nicknames of (so Bob and Robert share "robert").
     given_forms: Vec<String>,
@@ -95,6 +98,8 @@ fn keys(r: &DupRecord, nick: &Nicknames) -> Keys {
     phones.sort();
     phones.dedup();
     Keys {
+        given_ph: phonetic::key(&given),
+        family_ph: phonetic::key(&family),
         given,
         family,
         given_forms,
@@ -153,7 +158,7 @@ fn key_list(k: &Keys) -> Vec<String> {
         out.push(format!("a:{a}"));
     }
     out.extend(k.cards.iter().map(|c| format!("c:{c}")));
-    let fam = phonetic::key(&k.family);
+    let fam = &k.family_ph;
     if !fam.is_empty() {
         for g in &k.given_forms {
             let gk = phonetic::key(g);
@@ -173,35 +178,6 @@ fn key_list(k: &Keys) -> Vec<String> {
     }
     out.sort();
     out.dedup();
-    out
-}
-
-/// Every pair sharing at least one blocking key (blocks over
-/// [`MAX_BLOCK`] skipped), each once, as `(a, b)` with `a < b`.
-pub fn candidate_pairs(records: &[DupRecord]) -> Vec<(usize, usize)> {
-    let nick = Nicknames::embedded();
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::with_capacity(records.len() * 4);
-    for (i, r) in records.iter().enumerate() {
-        for k in key_list(&keys(r, nick)) {
-            blocks.entry(k).or_default().push(i as u32);
-        }
-    }
-    let mut seen: HashSet<(u32, u32)> = HashSet::new();
-    for members in blocks.values() {
-        if members.len() < 2 || members.len() > MAX_BLOCK {
-            continue;
-        }
-        for (x, &i) in members.iter().enumerate() {
-            for &j in &members[x + 1..] {
-                seen.insert((i.min(j), i.max(j)));
-            }
-        }
-    }
-    let mut out: Vec<(usize, usize)> = seen
-        .into_iter()
-        .map(|(a, b)| (a as usize, b as usize))
-        .collect();
-    out.sort_unstable();
     out
 }
 
@@ -274,8 +250,7 @@ fn score_keys(
         score += 15.0;
         ev.push("same family name".into());
     } else if !ka.family.is_empty()
-        && (phonetic::key(&ka.family) == phonetic::key(&kb.family)
-            || typo_close(&ka.family, &kb.family))
+        && (ka.family_ph == kb.family_ph || typo_close(&ka.family, &kb.family))
     {
         score += 11.0;
         ev.push(format!(
@@ -306,8 +281,7 @@ fn score_keys(
             ));
         }
     } else if !ka.given.is_empty()
-        && (phonetic::key(&ka.given) == phonetic::key(&kb.given)
-            || typo_close(&ka.given, &kb.given))
+        && (ka.given_ph == kb.given_ph || typo_close(&ka.given, &kb.given))
     {
         score += 10.0;
         ev.push(format!(
@@ -352,10 +326,16 @@ pub fn rank_pairs(
 ) -> Vec<ScoredPair> {
     let nick = Nicknames::embedded();
     let keys: Vec<Keys> = records.iter().map(|r| keys(r, nick)).collect();
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::with_capacity(records.len() * 4);
+    // Blocks by a 64-bit hash of the key: no key strings kept, and a rare
+    // collision only adds a pair to score, never loses one.
+    let hash = |k: &str| {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(k)
+    };
+    let mut blocks: HashMap<u64, Vec<u32>> = HashMap::with_capacity(records.len() * 6);
     for (i, k) in keys.iter().enumerate() {
         for key in key_list(k) {
-            blocks.entry(key).or_default().push(i as u32);
+            blocks.entry(hash(&key)).or_default().push(i as u32);
         }
     }
     let mut seen: HashSet<(u32, u32)> = HashSet::new();

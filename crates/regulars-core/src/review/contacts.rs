@@ -136,7 +136,9 @@ pub fn items_for(f: &ContactFacts, today: NaiveDate) -> Vec<ContactItem> {
         }
         let when = match d {
             0 => "due today".to_string(),
-            d if d > 0 => format!("due {} days ago", d),
+            1 => "due yesterday".to_string(),
+            -1 => "due tomorrow".to_string(),
+            d if d > 0 => format!("due {d} days ago"),
             d => format!("due in {} days", -d),
         };
         let text = format!(
@@ -290,7 +292,7 @@ mod tests {
             threshold: 14.0,
             usual_spend_cents: 2_550,
             visit_days: 30,
-            missed_cents: 7_650,
+            monthly_cents: 10_928,
         }
     }
 

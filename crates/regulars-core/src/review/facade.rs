@@ -71,7 +71,7 @@ fn segments_at(a: &load::Activity, day: i64) -> Vec<Option<CustomerSegment>> {
     segments::assign(&rfms)
 }
 
-/// Every overdue customer on `day`, most missed spend first.
+/// Every overdue customer on `day`, the most usually spent per month first.
 fn all_overdue(a: &load::Activity, day: i64) -> Vec<(CustomerId, overdue::Overdue)> {
     let mut out: Vec<(CustomerId, overdue::Overdue)> = a
         .ids
@@ -80,8 +80,8 @@ fn all_overdue(a: &load::Activity, day: i64) -> Vec<(CustomerId, overdue::Overdu
         .filter_map(|(&id, v)| overdue::overdue(v, day).map(|o| (id, o)))
         .collect();
     out.sort_by(|x, y| {
-        y.1.missed_cents
-            .cmp(&x.1.missed_cents)
+        y.1.monthly_cents
+            .cmp(&x.1.monthly_cents)
             .then(y.1.days_since.cmp(&x.1.days_since))
             .then(x.0.cmp(&y.0))
     });
@@ -109,7 +109,7 @@ impl Regulars {
         let start = at(p.previous().from);
         let end = at(p.to + chrono::Days::new(1));
         let store = self.store();
-        let a = load::activity(store, &end)?;
+        let a = self.review_cache.activity(store)?;
         let segs = segments_at(&a, day_number(p.to));
         let rows = load::sale_rows(store, &start, &end, &a)?;
         Ok(dashboard::dashboard(
@@ -140,7 +140,7 @@ impl Regulars {
     pub fn segments(&self, as_of: Option<&str>, months: u32) -> Result<SegmentReport> {
         let d = as_of_date(as_of)?;
         let months = months.clamp(1, MAX_SEGMENT_MONTHS);
-        let a = load::activity(self.store(), &day_start_iso(day_number(d) + 1))?;
+        let a = self.review_cache.activity(self.store())?;
         let mut days: Vec<i64> = (1..months)
             .rev()
             .filter_map(|k| {
@@ -159,7 +159,12 @@ impl Regulars {
             .last()
             .cloned()
             .expect("as-of snapshot pushed above");
-        let customers = a.visits.iter().filter(|v| !v.is_empty()).count() as u32;
+        let last = day_number(d);
+        let customers = a
+            .visits
+            .iter()
+            .filter(|v| v.first().is_some_and(|x| x.day <= last))
+            .count() as u32;
         Ok(SegmentReport {
             current,
             history,
@@ -168,10 +173,10 @@ impl Regulars {
     }
 
     /// Regulars late against their own rhythm on `as_of` (default today),
-    /// the most missed spend first, at most `limit`.
+    /// those who usually spend the most per month first, at most `limit`.
     pub fn overdue(&self, as_of: Option<&str>, limit: usize) -> Result<Vec<OverdueCustomer>> {
         let d = as_of_date(as_of)?;
-        let a = load::activity(self.store(), &day_start_iso(day_number(d) + 1))?;
+        let a = self.review_cache.activity(self.store())?;
         let mut list = all_overdue(&a, day_number(d));
         list.truncate(limit);
         let ids: Vec<CustomerId> = list.iter().map(|(id, _)| *id).collect();
@@ -213,7 +218,7 @@ impl Regulars {
     /// suggested message; consent and earlier outcomes respected.
     pub fn contact_list(&self, as_of: Option<&str>) -> Result<Vec<ContactItem>> {
         let d = as_of_date(as_of)?;
-        let a = load::activity(self.store(), &day_start_iso(day_number(d) + 1))?;
+        let a = self.review_cache.activity(self.store())?;
         let overdue: HashMap<CustomerId, overdue::Overdue> =
             all_overdue(&a, day_number(d)).into_iter().collect();
         let facts = load::contact_facts(self.store(), d, overdue)?;

@@ -30,8 +30,9 @@ pub fn day_start_iso(day: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Every customer's visits (sales that are not refunds) before a moment,
-/// by customer, each sorted by time.
+/// Every customer's visits (sales that are not refunds), by customer, each
+/// sorted by time. Rules that look at a past day use only the visits up to
+/// it (see `segments::rfm`, `overdue::overdue`).
 #[derive(Debug, Default)]
 pub struct Activity {
     pub ids: Vec<CustomerId>,
@@ -42,16 +43,15 @@ pub struct Activity {
     pub first_at: Vec<i64>,
 }
 
-/// Reads [`Activity`] from the visit index (never the sales table itself):
-/// visits strictly before `before` (an ISO time).
-pub fn activity(store: &Store, before: &str) -> Result<Activity> {
+/// Reads [`Activity`] from the visit index (never the sales table itself).
+pub fn activity(store: &Store) -> Result<Activity> {
     let mut a = Activity::default();
     let mut st = store.conn().prepare_cached(
         "SELECT customer_id, completed_at, total_cents FROM sales
-         WHERE customer_id IS NOT NULL AND refund_of IS NULL AND completed_at < ?1
-         ORDER BY customer_id, completed_at",
+         WHERE customer_id IS NOT NULL AND refund_of IS NULL
+         ORDER BY customer_id",
     )?;
-    let mut rows = st.query([before])?;
+    let mut rows = st.query([])?;
     let mut last_id: Vec<u8> = Vec::new();
     while let Some(r) = rows.next()? {
         let id = r.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
@@ -74,6 +74,11 @@ pub fn activity(store: &Store, before: &str) -> Result<Activity> {
             day: at.div_euclid(DAY),
             cents: r.get(2)?,
         });
+    }
+    // The index yields each customer's visits in time order already (an
+    // ORDER BY on the time would add a sort); make sure, at linear cost.
+    for v in &mut a.visits {
+        v.sort_by_key(|x| x.day);
     }
     Ok(a)
 }

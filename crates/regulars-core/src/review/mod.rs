@@ -18,9 +18,44 @@ pub mod overdue;
 pub mod results;
 pub mod segments;
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{Datelike, NaiveDate};
 
 pub use crate::suggest::history::DAY;
+
+/// Every customer's visits, kept between review calls while the store is
+/// unchanged: the owner flips between periods and lists, and reading all
+/// visits is most of each call's cost. Any write on this connection
+/// (`total_changes`) or by another connection (`PRAGMA data_version`)
+/// makes the next call read them again.
+#[derive(Debug, Default)]
+pub struct Cache {
+    slot: Mutex<Option<(Stamp, Arc<load::Activity>)>>,
+}
+
+/// (changes made on this connection, `PRAGMA data_version`).
+type Stamp = (u64, i64);
+
+impl Cache {
+    pub(crate) fn activity(
+        &self,
+        store: &crate::store::Store,
+    ) -> crate::Result<Arc<load::Activity>> {
+        let conn = store.conn();
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let stamp = (conn.total_changes(), version);
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((s, a)) = slot.as_ref() {
+            if *s == stamp {
+                return Ok(a.clone());
+            }
+        }
+        let a = Arc::new(load::activity(store)?);
+        *slot = Some((stamp, a.clone()));
+        Ok(a)
+    }
+}
 
 /// Days since 1970-01-01 of a date.
 pub fn day_number(d: NaiveDate) -> i64 {

@@ -33,9 +33,10 @@ pub struct Overdue {
     pub usual_spend_cents: i64,
     /// Visit days up to the as-of day.
     pub visit_days: u32,
-    /// Visits missed at their usual rhythm, times their usual spend: what
-    /// the list is sorted by (frequent, valuable customers first).
-    pub missed_cents: i64,
+    /// What they usually spend in 30 days (usual basket at their usual
+    /// rhythm): what the list is sorted by, so a weekly big spender three
+    /// weeks late comes before an occasional one long gone.
+    pub monthly_cents: i64,
 }
 
 impl Overdue {
@@ -69,7 +70,6 @@ pub fn overdue(visits: &[DayVisit], as_of: i64) -> Option<Overdue> {
         .map(|v| v.cents as f64)
         .collect();
     let usual_spend_cents = median(&mut spends).round() as i64;
-    let missed = (days_since / usual_gap).max(1);
     Some(Overdue {
         last_day,
         days_since,
@@ -77,7 +77,7 @@ pub fn overdue(visits: &[DayVisit], as_of: i64) -> Option<Overdue> {
         threshold,
         usual_spend_cents,
         visit_days: days.len() as u32,
-        missed_cents: missed * usual_spend_cents,
+        monthly_cents: usual_spend_cents * 30 / usual_gap,
     })
 }
 
@@ -158,7 +158,7 @@ mod tests {
             (o.days_since, o.usual_gap, o.usual_spend_cents, o.visit_days),
             (21, 7, 2_000, 10)
         );
-        assert_eq!(o.missed_cents, 3 * 2_000);
+        assert_eq!(o.monthly_cents, 30 * 2_000 / 7);
         assert!(o
             .reason()
             .starts_with("usually every 7 days, last seen 21 days ago ("));

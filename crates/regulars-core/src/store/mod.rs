@@ -252,7 +252,7 @@ fn classify_open_error(path: &Path, e: rusqlite::Error) -> Error {
             path: path.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         },
-        _ => Error::Sqlite(e),
+        _ => e.into(),
     }
 }
 

@@ -197,6 +197,7 @@ impl Store {
             quantity: 1.0,
             unit_price_cents: price.unwrap_or(p.price_cents),
             discount_cents: 0,
+            offer_key: None,
         }))
     }
 
@@ -269,11 +270,21 @@ impl Store {
             refund_of: None,
             points_earned: points,
         };
-        self.insert_sale(&sale)?;
+        // Offer lines: their keys link the accepted offer events to this
+        // sale (once per key).
+        let mut offers: Vec<String> = Vec::new();
+        if draft.customer_id.is_some() {
+            for k in draft.lines.iter().filter_map(|l| l.offer_key.as_deref()) {
+                if !k.is_empty() && k.len() <= 200 && !offers.iter().any(|o| o == k) {
+                    offers.push(k.to_string());
+                }
+            }
+        }
+        self.insert_sale(&sale, &offers)?;
         Ok(sale)
     }
 
-    fn insert_sale(&mut self, sale: &Sale) -> Result<()> {
+    fn insert_sale(&mut self, sale: &Sale, offers: &[String]) -> Result<()> {
         let device = self.device.to_string();
         let tx = self.write()?;
         tx.prepare_cached(
@@ -325,6 +336,7 @@ impl Store {
                     &sale.completed_at,
                 )?;
             }
+            crate::suggest::record::link_offers(&tx, c, sale.id, offers, &sale.completed_at)?;
         }
         record_change(
             &tx,
@@ -534,7 +546,7 @@ impl Store {
             refund_of: Some(original),
             points_earned: points,
         };
-        self.insert_sale(&refund)?;
+        self.insert_sale(&refund, &[])?;
         Ok(refund)
     }
 

@@ -38,6 +38,9 @@ pub struct Engine {
     user_of: HashMap<CustomerId, u32>,
     histories: Vec<History>,
     model: Model,
+    /// Category name (trimmed, lower case) -> group number for the model's
+    /// type-level features.
+    groups: HashMap<String, u32>,
     /// Shared statistics use only sales before this moment (None: all).
     shared_before: Option<i64>,
 }
@@ -139,14 +142,33 @@ impl Engine {
             })
             .collect();
         let model = Model::build(params, catalog.len(), &shared);
-        Ok(Engine {
+        let mut e = Engine {
             item_of,
             catalog,
             user_of,
             histories,
             model,
+            groups: HashMap::new(),
             shared_before,
-        })
+        };
+        for i in 0..e.catalog.len() {
+            e.set_group(i as u32);
+        }
+        Ok(e)
+    }
+
+    /// The model's group of an item: its category (none: its own).
+    fn set_group(&mut self, item: u32) {
+        let g = self.catalog[item as usize]
+            .category
+            .as_deref()
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let n = self.groups.len() as u32;
+                *self.groups.entry(c).or_insert(n)
+            });
+        self.model.set_group(item, g);
     }
 
     /// The `n` items most likely in this customer's next basket at `now`
@@ -184,14 +206,20 @@ impl Engine {
             price_cents: p.price_cents,
             considered: p.considered,
         };
-        match self.item_of.get(&p.id) {
-            Some(&i) => self.catalog[i as usize] = info,
+        let i = match self.item_of.get(&p.id) {
+            Some(&i) => {
+                self.catalog[i as usize] = info;
+                i
+            }
             None => {
-                self.item_of.insert(p.id, self.catalog.len() as u32);
+                let i = self.catalog.len() as u32;
+                self.item_of.insert(p.id, i);
                 self.catalog.push(info);
                 self.model.grow_items(self.catalog.len());
+                i
             }
-        }
+        };
+        self.set_group(i);
     }
 
     /// Keeps the engine current after a completed sale: the customer's

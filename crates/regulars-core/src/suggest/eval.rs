@@ -32,6 +32,8 @@ pub struct Dataset {
     /// product_type number of each item.
     pub type_of: Vec<u32>,
     pub n_types: usize,
+    /// product_category number of each item (the store's `category`).
+    pub cat_of: Vec<u32>,
     pub households: Vec<String>,
     /// Per household: (week, basket), oldest first.
     pub baskets: Vec<Vec<(u32, Basket)>>,
@@ -98,10 +100,12 @@ pub fn load_completejourney(dir: &Path) -> Result<Dataset> {
     let ppath = find(dir, "products")?;
     let mut pr = open_gz(&ppath)?;
     let h = pr.byte_headers().map_err(|e| csv_err(&ppath, e))?.clone();
-    let (pc, tc) = (
+    let (pc, tc, cc) = (
         col(&h, "product_id", &ppath)?,
         col(&h, "product_type", &ppath)?,
+        col(&h, "product_category", &ppath)?,
     );
+    let mut cat_of_ref: HashMap<String, String> = HashMap::new();
     let mut item_of: HashMap<String, u32> = HashMap::new();
     let mut type_ids: HashMap<String, u32> = HashMap::new();
     let mut rec = csv::ByteRecord::new();
@@ -112,6 +116,8 @@ pub fn load_completejourney(dir: &Path) -> Result<Dataset> {
     {
         let pid = String::from_utf8_lossy(&rec[pc]).trim().to_string();
         let ty = String::from_utf8_lossy(&rec[tc]).trim().to_string();
+        let cat = String::from_utf8_lossy(&rec[cc]).trim().to_string();
+        cat_of_ref.insert(pid.clone(), cat);
         type_of_ref.insert(pid, ty);
     }
     let tpath = find(dir, "transactions")?;
@@ -178,6 +184,19 @@ pub fn load_completejourney(dir: &Path) -> Result<Dataset> {
         })
         .collect();
     ds.n_types = type_ids.len();
+    let mut cat_ids: HashMap<String, u32> = HashMap::new();
+    ds.cat_of = ds
+        .product_refs
+        .iter()
+        .map(|p| {
+            let key = match cat_of_ref.get(p).filter(|t| !t.is_empty()) {
+                Some(t) => format!("c:{t}"),
+                None => format!("p:{p}"),
+            };
+            let n = cat_ids.len() as u32;
+            *cat_ids.entry(key).or_insert(n)
+        })
+        .collect();
     ds.baskets = vec![Vec::new(); ds.households.len()];
     let mut all: Vec<(String, RawBasket)> = baskets.into_iter().collect();
     // Deterministic order: time, then basket id.
@@ -186,6 +205,19 @@ pub fn load_completejourney(dir: &Path) -> Result<Dataset> {
         ds.baskets[hh as usize].push((week, Basket::new(at, items)));
     }
     Ok(ds)
+}
+
+impl Dataset {
+    /// The item groups the model's type-level features use: the product
+    /// category, as the store keeps it (`GROUP_LEVEL=type` for product_type,
+    /// `none` for no groups; experiments only).
+    pub fn groups(&self) -> Vec<u32> {
+        match std::env::var("GROUP_LEVEL").as_deref() {
+            Ok("type") => self.type_of.clone(),
+            Ok("none") => (0..self.product_refs.len() as u32).collect(),
+            _ => self.cat_of.clone(),
+        }
+    }
 }
 
 /// One evaluation case: a household, its history, the target basket.
@@ -399,7 +431,8 @@ pub fn compare(ds: &Dataset, sp: &Split, k: usize, ours: &Params, tifu: &Params)
             .map(|s| s.item)
             .collect()
     }));
-    let om = Model::build(ours.clone(), ds.product_refs.len(), &refs);
+    let mut om = Model::build(ours.clone(), ds.product_refs.len(), &refs);
+    om.set_groups(ds.groups());
     let mut disc_lists: HashMap<u32, Vec<u32>> = HashMap::new();
     reports.push(measure(ds, sp, k, "Regulars (ours)", |c, h| {
         let scored = om.score(h, Some(c.user), c.at);
@@ -437,7 +470,8 @@ pub fn compare(ds: &Dataset, sp: &Split, k: usize, ours: &Params, tifu: &Params)
 /// Measures one parameter set (product level) on a split; for tuning.
 pub fn score_params(ds: &Dataset, sp: &Split, k: usize, p: &Params) -> Report {
     let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
-    let m = Model::build(p.clone(), ds.product_refs.len(), &refs);
+    let mut m = Model::build(p.clone(), ds.product_refs.len(), &refs);
+    m.set_groups(ds.groups());
     measure(ds, sp, k, "candidate", |c, h| {
         m.score(h, Some(c.user), c.at)
             .into_iter()
@@ -461,6 +495,56 @@ pub fn training_windows(ds: &Dataset, first_week: u32, n: u32, len: u32) -> Vec<
         .collect()
 }
 
+/// The candidates of the training splits as (features, label: in the
+/// target basket, weight: 1 / |target| as in recall@k).
+pub fn training_rows(
+    ds: &Dataset,
+    splits: &[Split],
+    base: &Params,
+    extra: usize,
+) -> Vec<([f32; super::rank::NF], f32, f32)> {
+    let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
+    let mut rows = Vec::new();
+    for sp in splits {
+        let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
+        let mut m = Model::build(base.clone(), ds.product_refs.len(), &refs);
+        m.set_groups(ds.groups());
+        for c in &sp.cases {
+            let target: HashSet<u32> = c.target.iter().copied().collect();
+            let cw = if weigh {
+                1.0 / target.len().max(1) as f32
+            } else {
+                1.0
+            };
+            for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
+                rows.push((x, f32::from(target.contains(&item)), cw));
+            }
+        }
+    }
+    rows
+}
+
+/// Measures one parameter set with a given tree ranker (product level).
+pub fn score_forest(
+    ds: &Dataset,
+    sp: &Split,
+    k: usize,
+    p: &Params,
+    forest: std::sync::Arc<super::gbdt::Forest>,
+) -> Report {
+    let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
+    let mut m = Model::build(p.clone(), ds.product_refs.len(), &refs);
+    m.set_groups(ds.groups());
+    m.set_forest(Some(forest));
+    measure(ds, sp, k, "candidate", |c, h| {
+        m.score(h, Some(c.user), c.at)
+            .into_iter()
+            .take(DEPTH)
+            .map(|s| s.item)
+            .collect()
+    })
+}
+
 /// Fits the weights of the learned blend: logistic regression by SGD on the
 /// candidates of the training splits (label: in the target basket),
 /// features standardised for the fit and folded back into raw-space weights.
@@ -472,34 +556,23 @@ pub fn train(
     extra: usize,
     epochs: usize,
 ) -> Vec<f32> {
+    let _ = epochs;
+    fit_logistic(&training_rows(ds, splits, base, extra))
+}
+
+/// Newton / IRLS logistic regression over training rows (see [`train`]).
+#[allow(clippy::needless_range_loop)]
+pub fn fit_logistic(rows: &[([f32; super::rank::NF], f32, f32)]) -> Vec<f32> {
     use super::rank::NF;
-    let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
-    let mut rows: Vec<([f32; NF], f32, f32)> = Vec::new();
-    for sp in splits {
-        let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
-        let m = Model::build(base.clone(), ds.product_refs.len(), &refs);
-        for c in &sp.cases {
-            let target: HashSet<u32> = c.target.iter().copied().collect();
-            // Each household weighs as much as in recall@k: 1 / |target|.
-            let cw = if weigh {
-                1.0 / target.len().max(1) as f32
-            } else {
-                1.0
-            };
-            for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
-                rows.push((x, f32::from(target.contains(&item)), cw));
-            }
-        }
-    }
     let n = rows.len().max(1) as f32;
     let mut mean = [0.0f32; NF];
     let mut sd = [0.0f32; NF];
-    for (x, _, _) in &rows {
+    for (x, _, _) in rows {
         for j in 0..NF {
             mean[j] += x[j] / n;
         }
     }
-    for (x, _, _) in &rows {
+    for (x, _, _) in rows {
         for j in 0..NF {
             sd[j] += (x[j] - mean[j]).powi(2) / n;
         }
@@ -509,7 +582,6 @@ pub fn train(
     }
     // Newton's method (IRLS) on the standardised features with an L2
     // penalty: deterministic and converged, unlike SGD on so few positives.
-    let _ = epochs;
     let l2: f64 = std::env::var("TRAIN_L2")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -528,7 +600,7 @@ pub fn train(
         let mut g = [0.0f64; D];
         let mut h = [[0.0f64; D]; D];
         let mut tw = 0.0f64;
-        for (x, y, cw) in &rows {
+        for (x, y, cw) in rows {
             let cw = *cw as f64;
             tw += cw;
             let z = xs_of(x);

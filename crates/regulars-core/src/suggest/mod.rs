@@ -8,6 +8,7 @@
 pub mod engine;
 pub mod eval;
 pub mod facts;
+pub mod gbdt;
 pub mod history;
 pub mod offers;
 pub mod prompts;

@@ -64,6 +64,7 @@ fn line_for(f: &Facts<'_>, item: u32, discount_cents: i64) -> Option<DraftLine> 
         quantity: 1.0,
         unit_price_cents: p.price_cents,
         discount_cents: discount_cents.clamp(0, p.price_cents.max(0)),
+        offer_key: None,
     })
 }
 
@@ -339,5 +340,12 @@ pub fn offers(f: &Facts<'_>, scored: &[Scored], found: &[Scored]) -> Vec<Offer> 
         }
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    // The line carries its offer's key into the sale, which links the
+    // accepted offer event to the sale id (revenue from offers).
+    for o in &mut out {
+        if let Some(l) = &mut o.line {
+            l.offer_key = Some(o.key.clone());
+        }
+    }
     out
 }

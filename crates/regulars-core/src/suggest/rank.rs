@@ -15,15 +15,21 @@
 //!    personal vectors); their vectors, averaged by similarity, fill in what
 //!    this customer has not bought yet (discovery) and smooth the rest.
 //!
-//! By default these are combined by a logistic regression over repeat
-//! features ([`TRAINED`], fitted on rolling windows before the evaluated
-//! weeks by `regulars eval offers --train`); with `weights` empty, the
+//! By default these are combined by boosted trees over repeat features
+//! (own, neighbours, cycle, and the same at product-type / category level),
+//! started from a logistic regression ([`TRAINED`]) and stored in
+//! `forest.json` ([`trained_forest`]), both fitted on rolling windows before
+//! the evaluated weeks by `regulars eval offers --train`; with `forest` off,
+//! the logistic regression alone; with `weights` empty too, the
 //! hand-set blend `alpha * own + (1 - alpha) * neighbours` with the switches
 //! of [`Params`]. [`Model`] holds the shared part (every
 //! customer's vector and an inverted index for finding neighbours) and is
 //! kept current one customer at a time ([`Model::set_user`]) after a sale.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use super::gbdt::Forest;
 
 use super::history::{median, Basket, DAY};
 
@@ -71,6 +77,9 @@ pub struct Params {
     /// Across groups, a group weighs `group_decay^g` (g = groups after it);
     /// the user vector is the average.
     pub group_decay: f32,
+    /// Rank with the boosted trees ([`trained_forest`]) when they exist,
+    /// ahead of the logistic `weights`.
+    pub forest: bool,
 }
 
 impl Default for Params {
@@ -90,6 +99,7 @@ impl Default for Params {
             group_size: 0,
             within_decay: 0.9,
             group_decay: 0.7,
+            forest: true,
             weights: if TRAINED.iter().all(|w| *w == 0.0) {
                 Vec::new()
             } else {
@@ -103,18 +113,33 @@ impl Default for Params {
 pub const LEARNED_EXTRA: usize = 30;
 
 /// Number of features of [`features`].
-pub const NF: usize = 19;
+pub const NF: usize = 28;
 
 /// Weights learned by `regulars eval offers --train` on rolling windows
-/// before the evaluated weeks (see docs/suggestions.md), bias last.
-/// Fitted with `TRAIN_EXTRA=30 TRAIN_WINDOWS=4 regulars eval offers --train`:
-/// windows with targets in weeks 29-32, 33-36, 37-40, 41-44 (never 45-48).
+/// before the evaluated weeks (see docs/suggestions.md), bias last; also
+/// the linear start of the trees in `forest.json`. Fitted with
+/// `GBDT_INIT=linear TRAIN_MODEL=gbdt TRAIN_EXTRA=30 TRAIN_WINDOWS=4
+/// regulars eval offers --train`: windows with targets in weeks 29-32,
+/// 33-36, 37-40, 41-44 (never 45-48).
 #[rustfmt::skip]
 pub const TRAINED: [f32; NF + 1] = [
-    2.37878, 0.39074123, 1.0994955, 0.2791563, 0.47593704, -0.032117955, -0.12421213,
-    -0.04447031, -0.20599362, 1.171803, 0.16907133, -0.28062615, 1.7964156, -3.2002664,
-    -0.20730248, 1.5770968, -3.648691, 1.4046959, 1.3485489, -4.364785,
+    1.5561475, 0.3108689, 1.5569395, 0.25640684, 0.66403735, -0.674151, -0.10212915,
+    -0.11869655, -0.17419557, 1.0118496, 0.13766336, -0.19813135, 1.7082696, -2.9657397,
+    -0.18895936, 1.0706238, -3.4351895, 1.0487694, 1.4014074, -0.28174737, 0.08102838,
+    -0.044105906, 0.13742414, -0.19478068, 0.4984612, 1.7491789, -0.070201464, 0.11901641,
+    -4.528031,
 ];
+
+/// The boosted trees fitted by `regulars eval offers --train` with
+/// `TRAIN_MODEL=gbdt` (see docs/suggestions.md), parsed once.
+pub fn trained_forest() -> Option<Arc<Forest>> {
+    static F: OnceLock<Option<Arc<Forest>>> = OnceLock::new();
+    F.get_or_init(|| {
+        let f: Forest = serde_json::from_str(include_str!("forest.json")).ok()?;
+        (!f.trees.is_empty()).then(|| Arc::new(f))
+    })
+    .clone()
+}
 
 /// Per-item facts of one history used by the features.
 #[derive(Clone, Copy, Debug, Default)]
@@ -143,6 +168,63 @@ fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
         e.d80 /= t80.max(1e-9);
     }
     out
+}
+
+/// A customer's history of one item group (product type or category):
+/// product switching within a type shows here, not at product level.
+#[derive(Clone, Copy, Debug, Default)]
+struct GroupStat {
+    /// Baskets holding any item of the group.
+    times: u32,
+    last_at: i64,
+    /// Median days between baskets holding the group (0 = unknown).
+    cycle_days: f32,
+    /// Decayed share of baskets holding the group (0.95 per basket back).
+    decayed: f32,
+}
+
+fn group_stats(baskets: &[Basket], group: &dyn Fn(u32) -> u32) -> HashMap<u32, GroupStat> {
+    let mut times: HashMap<u32, (Vec<i64>, f32)> = HashMap::new();
+    let n = baskets.len();
+    let mut total = 0.0f32;
+    let mut seen: Vec<u32> = Vec::new();
+    for (k, b) in baskets.iter().enumerate() {
+        let w = 0.95f32.powi((n - 1 - k) as i32);
+        total += w;
+        seen.clear();
+        seen.extend(b.items.iter().map(|&i| group(i)));
+        seen.sort_unstable();
+        seen.dedup();
+        for &g in &seen {
+            let e = times.entry(g).or_default();
+            e.0.push(b.at);
+            e.1 += w;
+        }
+    }
+    times
+        .into_iter()
+        .map(|(g, (ts, d))| {
+            let mut gaps: Vec<f64> = ts
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64 / DAY as f64)
+                .filter(|g| *g >= 0.5)
+                .collect();
+            let cycle_days = if gaps.is_empty() {
+                0.0
+            } else {
+                median(&mut gaps) as f32
+            };
+            (
+                g,
+                GroupStat {
+                    times: ts.len() as u32,
+                    last_at: *ts.last().unwrap_or(&0),
+                    cycle_days,
+                    decayed: d / total.max(1e-9),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Customer-level facts the features interact with.
@@ -175,8 +257,29 @@ fn feature_row(
     pop: f32,
     repeat: f32,
     u: &UserCtx,
+    g: Option<&GroupStat>,
 ) -> [f32; NF] {
     let mut x = [0.0f32; NF];
+    if let Some(g) = g {
+        // Their history of the item's type: how often, how long ago, how
+        // due, and how much of it goes to this very product.
+        let gdays = (now - g.last_at).max(0) as f32 / DAY as f32;
+        x[19] = (1.0 + g.times as f32).ln();
+        x[20] = stat.map_or(0.0, |st| st.times as f32 / g.times.max(1) as f32);
+        x[21] = (1.0 + gdays).ln();
+        if g.cycle_days > 0.0 && g.times >= 2 {
+            let lr = (gdays.max(0.25) / g.cycle_days.max(0.5))
+                .ln()
+                .clamp(-3.0, 3.0);
+            x[22] = lr;
+            x[23] = lr.abs();
+            x[24] = 1.0;
+        }
+        x[25] = g.decayed;
+        // They bought another product of the type since this one (switched).
+        x[26] = stat.map_or(0.0, |st| f32::from(st.last_at < g.last_at));
+        x[27] = 1.0;
+    }
     x[0] = own;
     x[1] = (own + 1e-3).ln();
     x[2] = nbr;
@@ -367,6 +470,11 @@ pub struct Model {
     /// Per user: the items they bought on two or more visits.
     repeated: Vec<Vec<u32>>,
     active: u32,
+    /// Per item: its group (product type or category) number, < 2^31;
+    /// an item past the end is its own group.
+    groups: Vec<u32>,
+    /// The tree ranker, when `params.forest` and one is fitted.
+    forest: Option<Arc<Forest>>,
 }
 
 /// Items bought on two or more visits.
@@ -385,7 +493,6 @@ fn repeated_items(baskets: &[Basket]) -> Vec<u32> {
 impl Model {
     pub fn new(params: Params, n_items: usize) -> Self {
         Model {
-            params,
             vectors: Vec::new(),
             norms: Vec::new(),
             postings: vec![Vec::new(); n_items],
@@ -393,7 +500,43 @@ impl Model {
             repeaters: vec![0; n_items],
             repeated: Vec::new(),
             active: 0,
+            groups: Vec::new(),
+            forest: if params.forest {
+                trained_forest()
+            } else {
+                None
+            },
+            params,
         }
+    }
+
+    /// Replaces the tree ranker (evaluation of a freshly fitted forest).
+    pub fn set_forest(&mut self, forest: Option<Arc<Forest>>) {
+        self.forest = forest;
+    }
+
+    /// Sets each item's group (product type or category; numbers < 2^31,
+    /// an item without one should get a number of its own).
+    pub fn set_groups(&mut self, groups: Vec<u32>) {
+        self.groups = groups;
+    }
+
+    /// Sets one item's group (`None`: the item is its own group).
+    pub fn set_group(&mut self, item: u32, group: Option<u32>) {
+        let i = item as usize;
+        while self.groups.len() <= i {
+            let j = self.groups.len() as u32;
+            self.groups.push(j | 0x8000_0000);
+        }
+        self.groups[i] = group.unwrap_or(item | 0x8000_0000);
+    }
+
+    /// The group of an item (itself, tagged, when it has none).
+    pub fn group(&self, item: u32) -> u32 {
+        self.groups
+            .get(item as usize)
+            .copied()
+            .unwrap_or(item | 0x8000_0000)
     }
 
     /// Builds the model from every customer's history (index = user number).
@@ -579,11 +722,20 @@ impl Model {
             }
         }
         let own: HashMap<u32, f32> = own_v.into_iter().collect();
-        let learned = p.weights.len() == NF + 1;
-        let (rec, uctx) = if learned {
-            (recency(baskets), user_ctx(baskets, &stats))
+        let forest = if p.forest {
+            self.forest.as_deref()
         } else {
-            (HashMap::new(), UserCtx::default())
+            None
+        };
+        let learned = p.weights.len() == NF + 1 || forest.is_some();
+        let (rec, uctx, gst) = if learned {
+            (
+                recency(baskets),
+                user_ctx(baskets, &stats),
+                group_stats(baskets, &|i| self.group(i)),
+            )
+        } else {
+            (HashMap::new(), UserCtx::default(), HashMap::new())
         };
         let mut out: Vec<Scored> = Vec::with_capacity(own.len() + touched.len());
         let mut seen = |item: u32| {
@@ -603,8 +755,14 @@ impl Model {
                     self.popularity(item),
                     self.repeat_rate(item),
                     &uctx,
+                    gst.get(&self.group(item)),
                 );
-                let z = p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>();
+                let z = match forest {
+                    Some(f) => f.predict(&x),
+                    None => {
+                        p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>()
+                    }
+                };
                 out.push(Scored {
                     item,
                     score: sigmoid(z),
@@ -681,12 +839,14 @@ impl Model {
     ) -> Vec<(u32, [f32; NF])> {
         let mut p = self.params.clone();
         p.weights.clear();
+        p.forest = false;
         p.repeat_power = 0.0;
         p.cycle_weight = 0.0;
         p.single_weight = 1.0;
         let scored = self.score_with(&p, baskets, user, now);
         let rec = recency(baskets);
         let uctx = user_ctx(baskets, &item_stats(baskets));
+        let gst = group_stats(baskets, &|i| self.group(i));
         let mut n_extra = 0;
         scored
             .into_iter()
@@ -708,6 +868,7 @@ impl Model {
                     self.popularity(s.item),
                     self.repeat_rate(s.item),
                     &uctx,
+                    gst.get(&self.group(s.item)),
                 );
                 (s.item, x)
             })

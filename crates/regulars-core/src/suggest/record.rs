@@ -2,13 +2,13 @@
 //! offers shown / accepted / declined, and the owner's campaigns. Each
 //! write records its change in the outbox in the same transaction.
 
-use rusqlite::params;
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::engine::enum_str;
 use super::facts::Campaign;
-use crate::ids::{CustomerId, SaleId};
+use crate::ids::{CustomerId, OfferEventId, SaleId};
 use crate::model::{OfferKind, OfferOutcome, PromptKind, PromptVerdict};
 use crate::store::{iso, record_change, Store};
 use crate::{Error, Result};
@@ -76,9 +76,60 @@ struct OfferChange<'a> {
     sale_id: Option<SaleId>,
 }
 
+/// Records an offer shown, accepted (optionally on a sale) or declined, in
+/// the caller's transaction. Idempotent by `id`: a replayed tap records
+/// nothing new. Returns whether the event was new.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn offer_event_in(
+    tx: &Connection,
+    id: OfferEventId,
+    customer: CustomerId,
+    key: &str,
+    kind: OfferKind,
+    outcome: OfferOutcome,
+    sale: Option<SaleId>,
+    now: &str,
+) -> Result<bool> {
+    check_key(key)?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO offer_events(id, customer_id, offer_key, kind, outcome, sale_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            customer,
+            key,
+            enum_str(&kind),
+            enum_str(&outcome),
+            sale,
+            now
+        ])?;
+    if n == 1 {
+        record_change(
+            tx,
+            "offer_event",
+            &id.to_string(),
+            "insert",
+            &OfferChange {
+                customer_id: customer,
+                key,
+                kind: enum_str(&kind),
+                outcome: enum_str(&outcome),
+                sale_id: sale,
+            },
+            now,
+        )?;
+    }
+    Ok(n == 1)
+}
+
 /// Records an offer shown, accepted (optionally on a sale) or declined.
+/// Idempotent by `id`.
+#[allow(clippy::too_many_arguments)]
 pub fn offer_event(
     store: &mut Store,
+    id: OfferEventId,
     customer: CustomerId,
     key: &str,
     kind: OfferKind,
@@ -89,36 +140,52 @@ pub fn offer_event(
     check_key(key)?;
     store.customer(customer)?;
     let now = iso(at);
-    let id = Uuid::now_v7().to_string();
     let tx = store.write()?;
-    tx.execute(
-        "INSERT INTO offer_events(id, customer_id, offer_key, kind, outcome, sale_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            id,
-            customer,
-            key,
-            enum_str(&kind),
-            enum_str(&outcome),
-            sale,
-            now
-        ],
-    )?;
-    record_change(
-        &tx,
-        "offer_event",
-        &id,
-        "insert",
-        &OfferChange {
-            customer_id: customer,
-            key,
-            kind: enum_str(&kind),
-            outcome: enum_str(&outcome),
-            sale_id: sale,
-        },
-        &now,
-    )?;
+    offer_event_in(&tx, id, customer, key, kind, outcome, sale, &now)?;
     tx.commit()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct OfferLinkChange {
+    sale_id: SaleId,
+}
+
+/// Links a completed sale to the offers its lines came from, inside the
+/// sale's transaction: per offer key, the customer's latest accepted event
+/// not yet on a sale gets the sale id, so the owner can sum the revenue of
+/// accepted offers from `offer_events`. A line whose offer was not marked
+/// accepted yet links nothing (the till then sends the acceptance with the
+/// sale id; recording one here too would count the offer twice).
+pub(crate) fn link_offers(
+    tx: &Connection,
+    customer: CustomerId,
+    sale: SaleId,
+    keys: &[String],
+    now: &str,
+) -> Result<()> {
+    for key in keys {
+        let pending: Option<String> = tx
+            .prepare_cached(
+                "SELECT id FROM offer_events
+                 WHERE customer_id = ?1 AND offer_key = ?2 AND outcome = 'accepted' AND sale_id IS NULL
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![customer, key], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = pending {
+            tx.prepare_cached("UPDATE offer_events SET sale_id = ?1 WHERE id = ?2")?
+                .execute(params![sale, id])?;
+            record_change(
+                tx,
+                "offer_event",
+                &id,
+                "update",
+                &OfferLinkChange { sale_id: sale },
+                now,
+            )?;
+        }
+    }
     Ok(())
 }
 
