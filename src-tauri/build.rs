@@ -66,5 +66,6 @@ fn regulars_commands() -> &'static [&'static str] {
         "list_campaigns",
         "save_campaign",
         "preview_campaign",
+        "diagnostics",
     ]
 }

@@ -16,9 +16,9 @@ use std::sync::{Mutex, MutexGuard};
 use regulars_core::ids::{CustomerId, ProductId, SaleId};
 use regulars_core::import::{ImportReport, Progress};
 use regulars_core::model::{
-    ApiError, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note, OfferKind,
-    OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind, PromptVerdict, Sale,
-    SaleDraft, ScanResult, StoreInfo, Suggestions, Viewer,
+    ApiError, Diagnostics, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note,
+    OfferKind, OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind,
+    PromptVerdict, Sale, SaleDraft, ScanResult, StoreInfo, Suggestions, Viewer,
 };
 use regulars_core::{demo, Regulars};
 use tauri::Manager;
@@ -223,16 +223,37 @@ async fn prompt_feedback(
 #[tauri::command]
 async fn offer_feedback(
     state: tauri::State<'_, AppState>,
+    event_id: String,
     customer_id: String,
     key: String,
     kind: OfferKind,
     outcome: OfferOutcome,
     sale_id: Option<String>,
 ) -> CmdResult<()> {
+    // `event_id` is chosen once per tap by the UI and resent on a retry, so
+    // a retried redemption never spends twice.
     let sale = sale_id.as_deref().map(parse_id::<SaleId>).transpose()?;
-    Ok(state
-        .get()?
-        .offer_feedback(parse_id(&customer_id)?, &key, kind, outcome, sale)?)
+    Ok(state.get()?.offer_feedback(
+        parse_id(&event_id)?,
+        parse_id(&customer_id)?,
+        &key,
+        kind,
+        outcome,
+        sale,
+    )?)
+}
+
+/// Where this run's log files are (for diagnostics).
+struct LogDir(PathBuf);
+
+/// What support needs, as text to paste (versions, store health, counts,
+/// the last log lines; nothing personal).
+#[tauri::command]
+async fn diagnostics(
+    state: tauri::State<'_, AppState>,
+    logs: tauri::State<'_, LogDir>,
+) -> CmdResult<Diagnostics> {
+    Ok(state.get()?.diagnostics(Some(&logs.0))?)
 }
 
 /// A running import's latest progress and its cancel flag. Kept outside
@@ -346,6 +367,18 @@ pub fn run() {
                 Some(p) => p.clone(),
                 None => app.path().app_data_dir()?.join("regulars.db"),
             };
+            // Logs go beside the store (the app's data folder by default):
+            // rotating files, ids and counts only, never personal data.
+            let log_dir = path
+                .parent()
+                .map(|d| d.join("logs"))
+                .unwrap_or_else(|| PathBuf::from("logs"));
+            match regulars_core::logging::init_logging(&log_dir) {
+                // Writes are unbuffered; the guard only has to live on.
+                Ok(guard) => std::mem::forget(guard),
+                Err(e) => eprintln!("regulars: logging is off ({:?})", e.code()),
+            }
+            app.manage(LogDir(log_dir));
             let state = open_store(&path, opts.empty).map(Mutex::new);
             if let Err(e) = &state {
                 // The code only: messages may quote user data.
@@ -422,6 +455,7 @@ pub fn run() {
             owner::list_campaigns,
             owner::save_campaign,
             owner::preview_campaign,
+            diagnostics,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

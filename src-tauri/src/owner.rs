@@ -10,9 +10,10 @@ use std::sync::Mutex;
 
 use regulars_core::ids::{CustomerId, HouseholdId, MergeId, NoteId, StaffId};
 use regulars_core::model::{
-    ApiError, AuditEntry, BackupReport, CampaignDraft, CampaignInfo, CampaignPreview, ContactItem, ContactOutcome, CustomerEdit, Dashboard,
-    DashboardChart, DuplicatePair, ErasureReport, Household, MergeReceipt,
-    OfferResults, OverdueCustomer, Profile, Role, SegmentReport, Session, StaffMember,
+    ApiError, AuditEntry, BackupReport, CampaignDraft, CampaignInfo, CampaignPreview, ContactItem,
+    ContactOutcome, CustomerEdit, Dashboard, DashboardChart, DuplicatePair, ErasureReport,
+    Household, MergeReceipt, OfferResults, OverdueCustomer, Profile, Role, SegmentReport, Session,
+    StaffMember,
 };
 
 use regulars_core::ErrorCode;
@@ -115,9 +116,10 @@ pub async fn export_dashboard_chart(
     utc_offset_minutes: i32,
 ) -> CmdResult<String> {
     let s = session.owner()?;
-    let path = state
-        .get()?
-        .export_dashboard_chart_file(&s, &from, &to, utc_offset_minutes, chart)?;
+    let path =
+        state
+            .get()?
+            .export_dashboard_chart_file(&s, &from, &to, utc_offset_minutes, chart)?;
     Ok(display(path))
 }
 

@@ -66,6 +66,7 @@ impl Regulars {
             store: Store::open(path)?,
             index: SearchIndex::new(),
             suggest: None,
+            review_cache: Default::default(),
             pin_cost: crate::staff::PinCost::DEFAULT,
         })
     }

@@ -789,9 +789,9 @@ impl Drop for App {
 
 /// Runs `body` on a launched app, saving a screenshot named after the test
 /// if it fails, and always closing the app.
-pub async fn with_app<F>(name: &str, db: &Path, body: F) -> Result<()>
+pub async fn with_app<T, F>(name: &str, db: &Path, body: F) -> Result<T>
 where
-    F: AsyncFnOnce(&App) -> Result<()>,
+    F: AsyncFnOnce(&App) -> Result<T>,
 {
     let app = App::launch(db).await?;
     let r = body(&app).await;
@@ -802,6 +802,7 @@ where
         }
     }
     let closed = app.close().await;
-    r?;
-    closed
+    let v = r?;
+    closed?;
+    Ok(v)
 }

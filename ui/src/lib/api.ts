@@ -29,6 +29,7 @@ import type { StaffMember } from '../bindings/StaffMember';
 import type { AuditEntry } from '../bindings/AuditEntry';
 import type { BackupReport } from '../bindings/BackupReport';
 import type { Role } from '../bindings/Role';
+import type { Diagnostics } from '../bindings/Diagnostics';
 import type { CampaignDraft } from '../bindings/CampaignDraft';
 import type { CampaignInfo } from '../bindings/CampaignInfo';
 import type { CampaignPreview } from '../bindings/CampaignPreview';
@@ -58,6 +59,7 @@ const CODE_SET: Record<ErrorCode, true> = {
   not_found: true,
   busy: true,
   corrupt: true,
+  disk_full: true,
   wrong_pin: true,
   locked_out: true,
   owner_only: true,
@@ -170,14 +172,19 @@ export const promptFeedback = (
   verdict: PromptVerdict,
 ): Promise<null> => call('prompt_feedback', { customerId, key, kind, verdict });
 
-/** An offer was shown, accepted (on `saleId`, when known) or declined. */
+/**
+ * An offer was shown, accepted (on `saleId`, when known) or declined.
+ * `eventId` (a UUIDv7) is made once per tap and resent on a retry, so a
+ * retried redemption never spends the points twice.
+ */
 export const offerFeedback = (
+  eventId: string,
   customerId: string,
   key: string,
   kind: OfferKind,
   outcome: OfferOutcome,
   saleId: string | null = null,
-): Promise<null> => call('offer_feedback', { customerId, key, kind, outcome, saleId });
+): Promise<null> => call('offer_feedback', { eventId, customerId, key, kind, outcome, saleId });
 
 // ----- import from the old POS
 
@@ -286,3 +293,6 @@ export const saveCampaign = (draft: CampaignDraft): Promise<CampaignDraft> => ca
 /** Who the campaign would be offered to today, by the till's own rule. */
 export const previewCampaign = (draft: CampaignDraft): Promise<CampaignPreview> =>
   call('preview_campaign', { draft });
+
+/** What support needs (versions, store health, counts, recent log lines); nothing personal. */
+export const diagnostics = (): Promise<Diagnostics> => call('diagnostics');

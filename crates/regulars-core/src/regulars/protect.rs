@@ -297,7 +297,10 @@ impl Regulars {
     pub fn backup_now(&mut self, session: &Session) -> Result<BackupReport> {
         session.require_owner("back up the store")?;
         let folder = self.backup_folder()?.ok_or_else(|| {
-            Error::invalid("backup", "an in-memory store cannot be backed up".to_string())
+            Error::invalid(
+                "backup",
+                "an in-memory store cannot be backed up".to_string(),
+            )
         })?;
         std::fs::create_dir_all(&folder).map_err(|source| Error::Io {
             path: folder.display().to_string(),
