@@ -9,7 +9,7 @@ XVFB := xvfb-run -a -s '-screen 0 1280x800x24'
 APP_DEBUG := target/debug/regulars-app
 DATA ?= $(HOME)/.local/share/app.regulars.till
 
-.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e package clean
+.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e bench-owner package clean
 
 run: setup ui
 	cargo build -p regulars-app
@@ -71,6 +71,16 @@ bench-e2e: setup ui
 	@test -s $(BENCH_DB) || { echo "no $(BENCH_DB): run 'make bench' first (it builds the 100k-customer store)"; exit 1; }
 	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
 	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
+
+# The owner's dashboard on a copy of the Complete Journey store (made by
+# `regulars import completejourney`; see docs/benchmarks.md), release app.
+CJ_DB ?= target/bench/cj.db
+bench-owner: setup ui
+	cargo build --release -p regulars-app -p regulars-cli
+	@test -s $(CJ_DB) || { echo "no $(CJ_DB): import the Complete Journey first (docs/benchmarks.md)"; exit 1; }
+	cp $(CJ_DB) target/bench/cj-owner.db
+	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_CJ_DB=$(CURDIR)/target/bench/cj-owner.db \
+	  $(XVFB) cargo test --release -p regulars-e2e --test dashboard_paint -- --ignored --nocapture
 
 package: setup ui
 	cd ui && npx tauri build --bundles deb --config ../src-tauri/tauri.conf.json

@@ -67,5 +67,7 @@ fn regulars_commands() -> &'static [&'static str] {
         "save_campaign",
         "preview_campaign",
         "diagnostics",
+        "backup_folder",
+        "set_backup_folder",
     ]
 }

@@ -388,15 +388,23 @@ pub fn run() {
             app.manage(ImportState::default());
             app.manage(SessionState::default());
             start_daily_backups(path.clone());
-            // Build the suggestion engine off the main thread so the window
-            // paints at once; the first profile waits only if it is early.
+            // Build the suggestion engine off the main thread and off the
+            // till's lock, on its own connection, so the window paints and
+            // the till answers at once; it is swapped in when ready. (Held
+            // under the lock, it delayed the first screen by 1-2 s on a big
+            // store.) A failure resurfaces on the first suggestions call,
+            // which then builds the engine itself.
             let handle = app.handle().clone();
+            let db = path.clone();
             std::thread::spawn(move || {
+                let Ok(prepared) =
+                    Regulars::open_for_maintenance(&db).and_then(|r| r.build_suggestions())
+                else {
+                    return;
+                };
                 let state = handle.state::<AppState>();
                 if let Ok(mut r) = state.get() {
-                    // A failure here resurfaces, with its message, on the
-                    // first suggestions call.
-                    let _ = r.warm_suggestions();
+                    let _ = r.install_suggestions(prepared);
                 };
             });
             Ok(())
@@ -456,6 +464,8 @@ pub fn run() {
             owner::save_campaign,
             owner::preview_campaign,
             diagnostics,
+            owner::backup_folder,
+            owner::set_backup_folder,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -365,6 +365,28 @@ pub async fn backup_now(
     Ok(state.get()?.backup_now(&s)?)
 }
 
+/// Where the daily backups go (the chosen folder, else beside the store).
+#[tauri::command]
+pub async fn backup_folder(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+) -> CmdResult<Option<String>> {
+    session.owner()?;
+    Ok(state.get()?.backup_folder()?.map(display))
+}
+
+#[tauri::command]
+pub async fn set_backup_folder(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+    folder: String,
+) -> CmdResult<()> {
+    let s = session.owner()?;
+    Ok(state
+        .get()?
+        .set_backup_folder(&s, std::path::Path::new(folder.trim()))?)
+}
+
 fn display(p: PathBuf) -> String {
     p.display().to_string()
 }

@@ -34,4 +34,4 @@ pub mod store;
 pub mod suggest;
 
 pub use error::{Error, ErrorCode, Result};
-pub use regulars::{Regulars, DEFAULT_BACKUPS_KEPT};
+pub use regulars::{PreparedSuggestions, Regulars, DEFAULT_BACKUPS_KEPT};

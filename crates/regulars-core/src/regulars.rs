@@ -30,6 +30,14 @@ pub use protect::DEFAULT_BACKUPS_KEPT;
 /// Most results a search returns, whatever the caller asks.
 pub const MAX_RESULTS: usize = 50;
 
+/// A suggestions engine built off the till's lock, with the store's change
+/// mark when its build began (see [`Regulars::build_suggestions`]).
+#[derive(Debug)]
+pub struct PreparedSuggestions {
+    engine: crate::suggest::engine::Engine,
+    mark: i64,
+}
+
 #[derive(Debug)]
 pub struct Regulars {
     store: Store,
@@ -442,6 +450,32 @@ impl Regulars {
             self.suggest = Some(e);
         }
         Ok(self.suggest.as_ref().expect("built above"))
+    }
+
+    /// Builds the suggestions engine on this instance's own connection, for
+    /// a caller that holds no lock on the till's `Regulars` meanwhile (the
+    /// app at start-up: the build reads every history, ~1-2 s on a big
+    /// store, and the till must answer at once). Give the result to
+    /// [`Regulars::install_suggestions`] on the till's instance.
+    pub fn build_suggestions(&self) -> Result<PreparedSuggestions> {
+        let mark = self.store.change_mark()?;
+        let engine = crate::suggest::engine::Engine::build(
+            &self.store,
+            crate::suggest::rank::Params::default(),
+            None,
+        )?;
+        Ok(PreparedSuggestions { engine, mark })
+    }
+
+    /// Installs an engine built elsewhere, unless this store changed since
+    /// its build began (a sale rung up meanwhile would be missing from it;
+    /// the first suggestion then builds a fresh one). True when installed.
+    pub fn install_suggestions(&mut self, prepared: PreparedSuggestions) -> Result<bool> {
+        if self.suggest.is_some() || self.store.change_mark()? != prepared.mark {
+            return Ok(false);
+        }
+        self.suggest = Some(prepared.engine);
+        Ok(true)
     }
 
     /// What to say and what to offer to `customer` now (or at `at`, using

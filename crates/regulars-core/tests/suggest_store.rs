@@ -427,3 +427,47 @@ fn program_rules() {
     );
     assert_eq!(Program::from_json(Some("garbage")), Program::default());
 }
+
+/// The app builds the engine on its own connection while the till works;
+/// one built before a sale must not be installed after it (it would lack
+/// the sale), and one built on a quiet store is installed.
+#[test]
+fn an_engine_built_elsewhere_is_installed_only_if_nothing_changed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut till = Regulars::open(&path).unwrap();
+    let c = till
+        .enrol(&regulars_core::model::NewCustomer {
+            given_name: "Ada".into(),
+            family_name: "Byron".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .summary
+        .id;
+    let quiet = Regulars::open_for_maintenance(&path)
+        .unwrap()
+        .build_suggestions()
+        .unwrap();
+    assert!(till.install_suggestions(quiet).unwrap());
+
+    let mut till = Regulars::open(&path).unwrap();
+    let stale = Regulars::open_for_maintenance(&path)
+        .unwrap()
+        .build_suggestions()
+        .unwrap();
+    till.add_note(
+        c,
+        &regulars_core::model::NewNote {
+            body: "likes the rye".into(),
+            author: "Sam".into(),
+            visibility: regulars_core::model::Visibility::Staff,
+            follow_up_on: None,
+            expires_on: None,
+        },
+    )
+    .unwrap();
+    assert!(!till.install_suggestions(stale).unwrap());
+    // The till still suggests (building its own engine).
+    till.suggestions(c, &[], None).unwrap();
+}

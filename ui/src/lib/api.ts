@@ -296,3 +296,9 @@ export const previewCampaign = (draft: CampaignDraft): Promise<CampaignPreview> 
 
 /** What support needs (versions, store health, counts, recent log lines); nothing personal. */
 export const diagnostics = (): Promise<Diagnostics> => call('diagnostics');
+
+/** Where the daily backups go. */
+export const backupFolder = (): Promise<string | null> => call('backup_folder');
+
+/** The owner chooses the backup folder (created if needed), e.g. a USB drive. */
+export const setBackupFolder = (folder: string): Promise<null> => call('set_backup_folder', { folder });

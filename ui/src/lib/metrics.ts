@@ -7,6 +7,8 @@ export interface RegularsMetrics {
   searchToPaint: number[];
   /** Terminating Enter of a product scan → its basket line painted, in ms. */
   productToPaint: number[];
+  /** Back office: period chosen (or tab opened) → dashboard figures and charts painted, in ms. */
+  dashboardToPaint: number[];
 }
 
 declare global {
@@ -17,7 +19,7 @@ declare global {
 
 export function initMetrics(): RegularsMetrics {
   if (!window.__regularsMetrics) {
-    window.__regularsMetrics = { scanToPaint: [], searchToPaint: [], productToPaint: [] };
+    window.__regularsMetrics = { scanToPaint: [], searchToPaint: [], productToPaint: [], dashboardToPaint: [] };
   }
   return window.__regularsMetrics;
 }

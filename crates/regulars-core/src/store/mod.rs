@@ -186,6 +186,14 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
+    /// Grows with every user write on any connection (the outbox's newest
+    /// change): equal marks mean nothing was written in between.
+    pub fn change_mark(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?)
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         get_setting(&self.conn, key)
     }
