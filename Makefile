@@ -9,7 +9,7 @@ XVFB := xvfb-run -a -s '-screen 0 1280x800x24'
 APP_DEBUG := target/debug/regulars-app
 DATA ?= $(HOME)/.local/share/app.regulars.till
 
-.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e package clean
+.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e bench-startup package test-package clean
 
 run: setup ui
 	cargo build -p regulars-app
@@ -72,9 +72,14 @@ bench-e2e: setup ui
 	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
 	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
 
+# The Debian package (app, icon, desktop entry, and the `regulars` CLI) in
+# target/release/bundle/deb/; scripts/package.sh says how.
 package: setup ui
-	cd ui && npx tauri build --bundles deb --config ../src-tauri/tauri.conf.json
-	@ls -la target/release/bundle/deb/
+	bash scripts/package.sh
+
+# Installs that package here, starts the installed app under Xvfb, removes it.
+test-package: package
+	bash scripts/package-test.sh
 
 clean:
 	cargo clean
