@@ -72,6 +72,18 @@ bench-e2e: setup ui
 	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
 	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
 
+# Cold start and idle memory of the release app on a copy of the Complete
+# Journey store (tests/e2e/tests/startup.rs says what is measured and how).
+CJ_DB ?= target/bench/cj.db
+STARTUP_DB ?= target/bench/cj-startup.db
+bench-startup: setup ui
+	cargo build --release -p regulars-app -p regulars-cli
+	@test -s $(STARTUP_DB) || { test -s $(CJ_DB) || { echo "no $(CJ_DB): import the Complete Journey first (regulars --db $(CJ_DB) import completejourney DATASET_DIR) or set CJ_DB"; exit 1; }; \
+	  mkdir -p $(dir $(STARTUP_DB)) && cp $(CJ_DB) $(STARTUP_DB); }
+	$${CARGO_TARGET_DIR:-target}/release/regulars --db $(STARTUP_DB) info
+	REGULARS_E2E=1 REGULARS_APP=$$(realpath $${CARGO_TARGET_DIR:-target}/release/regulars-app) REGULARS_BENCH_DB=$(abspath $(STARTUP_DB)) \
+	  $(XVFB) cargo test --release -p regulars-e2e --test startup -- --ignored --nocapture
+
 # The Debian package (app, icon, desktop entry, and the `regulars` CLI) in
 # target/release/bundle/deb/; scripts/package.sh says how.
 package: setup ui
