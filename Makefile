@@ -9,7 +9,7 @@ XVFB := xvfb-run -a -s '-screen 0 1280x800x24'
 APP_DEBUG := target/debug/regulars-app
 DATA ?= $(HOME)/.local/share/app.regulars.till
 
-.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e bench-owner package clean
+.PHONY: run run-empty test setup ui app lint test-rust test-ui test-e2e bindings bench bench-e2e bench-owner bench-startup package test-package clean
 
 run: setup ui
 	cargo build -p regulars-app
@@ -72,19 +72,35 @@ bench-e2e: setup ui
 	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_BENCH_DB=$(CURDIR)/$(BENCH_DB) \
 	  $(XVFB) cargo test --release -p regulars-e2e --test scan_latency -- --ignored --nocapture
 
+# Cold start and idle memory of the release app on a copy of the Complete
+# Journey store (tests/e2e/tests/startup.rs says what is measured and how).
+CJ_DB ?= target/bench/cj.db
+STARTUP_DB ?= target/bench/cj-startup.db
+bench-startup: setup ui
+	cargo build --release -p regulars-app -p regulars-cli
+	@test -s $(STARTUP_DB) || { test -s $(CJ_DB) || { echo "no $(CJ_DB): import the Complete Journey first (regulars --db $(CJ_DB) import completejourney DATASET_DIR) or set CJ_DB"; exit 1; }; \
+	  mkdir -p $(dir $(STARTUP_DB)) && cp $(CJ_DB) $(STARTUP_DB); }
+	$${CARGO_TARGET_DIR:-target}/release/regulars --db $(STARTUP_DB) info
+	REGULARS_E2E=1 REGULARS_APP=$$(realpath $${CARGO_TARGET_DIR:-target}/release/regulars-app) REGULARS_BENCH_DB=$(abspath $(STARTUP_DB)) \
+	  $(XVFB) cargo test --release -p regulars-e2e --test startup -- --ignored --nocapture
+
 # The owner's dashboard on a copy of the Complete Journey store (made by
 # `regulars import completejourney`; see docs/benchmarks.md), release app.
-CJ_DB ?= target/bench/cj.db
 bench-owner: setup ui
 	cargo build --release -p regulars-app -p regulars-cli
 	@test -s $(CJ_DB) || { echo "no $(CJ_DB): import the Complete Journey first (docs/benchmarks.md)"; exit 1; }
-	cp $(CJ_DB) target/bench/cj-owner.db
-	REGULARS_E2E=1 REGULARS_APP=$(CURDIR)/target/release/regulars-app REGULARS_CJ_DB=$(CURDIR)/target/bench/cj-owner.db \
+	mkdir -p target/bench && cp $(CJ_DB) target/bench/cj-owner.db
+	REGULARS_E2E=1 REGULARS_APP=$$(realpath $${CARGO_TARGET_DIR:-target}/release/regulars-app) REGULARS_CJ_DB=$(CURDIR)/target/bench/cj-owner.db \
 	  $(XVFB) cargo test --release -p regulars-e2e --test dashboard_paint -- --ignored --nocapture
 
+# The Debian package (app, icon, desktop entry, and the `regulars` CLI) in
+# target/release/bundle/deb/; scripts/package.sh says how.
 package: setup ui
-	cd ui && npx tauri build --bundles deb --config ../src-tauri/tauri.conf.json
-	@ls -la target/release/bundle/deb/
+	bash scripts/package.sh
+
+# Installs that package here, starts the installed app under Xvfb, removes it.
+test-package: package
+	bash scripts/package-test.sh
 
 clean:
 	cargo clean
