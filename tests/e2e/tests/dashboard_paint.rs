@@ -39,6 +39,12 @@ async fn paints(app: &App) -> Result<Vec<f64>> {
 
 /// Sets one date field and waits for the dashboard it asks for to paint.
 async fn set_date(app: &App, css: &str, date: &str) -> Result<()> {
+    let now = app
+        .js_value(&format!("return document.querySelector('{css}').value;"))
+        .await?;
+    if now.as_str() == Some(date) {
+        return Ok(()); // unchanged: no new period, nothing to paint
+    }
     let before = paints(app).await?.len();
     app.paste_into(css, date).await?;
     app.wait_js(
@@ -88,14 +94,41 @@ async fn dashboard_paint() -> Result<()> {
             .click()
             .await?;
         app.wait_for("#period-from", WAIT).await?;
+        // Jump from this year to 2017 (the half-way periods are refused as
+        // too long or reversed, so they paint nothing), then measure.
+        let before = paints(app).await?.len();
+        app.paste_into("#period-from", MONTHS[0].0).await?;
+        app.paste_into("#period-to", MONTHS[0].1).await?;
+        app.wait_js(
+            "the first 2017 month to paint",
+            &format!("window.__regularsMetrics.dashboardToPaint.length > {before}"),
+            Duration::from_secs(10),
+        )
+        .await?;
         let skip = paints(app).await?.len();
+        let value = |css: &str| {
+            let css = css.to_string();
+            async move {
+                let v = app
+                    .js_value(&format!("return document.querySelector('{css}').value;"))
+                    .await?;
+                Ok::<_, anyhow::Error>(v.as_str().unwrap_or_default().to_string())
+            }
+        };
         // Two passes over ten months: each date change is one period chosen.
         for _ in 0..2 {
             for (from, to) in MONTHS {
-                // Earlier first when moving back, later first when moving on,
-                // so every intermediate period is a valid one.
-                set_date(app, "#period-to", to).await?;
-                set_date(app, "#period-from", from).await?;
+                // Change the end that keeps the half-changed period valid
+                // (from <= to) first; ISO dates compare as strings.
+                let (cur_from, cur_to) = (value("#period-from").await?, value("#period-to").await?);
+                if from <= cur_to.as_str() {
+                    set_date(app, "#period-from", from).await?;
+                    set_date(app, "#period-to", to).await?;
+                } else {
+                    debug_assert!(cur_from.as_str() <= to);
+                    set_date(app, "#period-to", to).await?;
+                    set_date(app, "#period-from", from).await?;
+                }
             }
         }
         let mut ms: Vec<f64> = paints(app).await?.into_iter().skip(skip).collect();
