@@ -12,6 +12,7 @@ use regulars_e2e::{e2e_or_skip, with_app, App, By, Fixture, Key, WAIT};
 
 /// The demo shop's owner (every demo store has one; documented in the README).
 const OWNER_PIN: &str = "1234";
+const OWNER_NOTE: &str = "Owner only: disputes the October invoice";
 
 async fn type_pin(app: &App, pin: &str) -> Result<()> {
     let input = app.wait_for("#pin-input", WAIT).await?;
@@ -156,10 +157,56 @@ async fn owner_unlocks_reviews_merges_and_exports() -> Result<()> {
             .context("no path in the export message")?
             .to_string();
 
+        // An owner-only note on Margaret, from the customer editor.
+        app.driver
+            .find(By::Id("owner-tab-customers"))
+            .await?
+            .click()
+            .await?;
+        let find = app.wait_for("#owner-customer-search", WAIT).await?;
+        find.click().await?;
+        app.type_slowly(&find, "Margaret Thornton", 30).await?;
+        app.wait_for(".results button.link", WAIT)
+            .await?
+            .click()
+            .await?;
+        app.wait_for(
+            &format!("[data-testid=customer-editor][data-customer-id='{}']", m.id),
+            WAIT,
+        )
+        .await?;
+        let note = app.wait_for("#owner-note-input", WAIT).await?;
+        note.click().await?;
+        app.type_slowly(&note, OWNER_NOTE, 20).await?;
+        app.driver
+            .find(By::Css("#owner-note-visibility option[value=owner]"))
+            .await?
+            .click()
+            .await?;
+        app.driver.find(By::Id("owner-note-submit")).await?.click().await?;
+        app.wait_js(
+            "the owner's note to be listed",
+            &format!(
+                "document.querySelector('[data-testid=customer-editor]').textContent.includes({})",
+                serde_json::to_string(OWNER_NOTE)?
+            ),
+            WAIT,
+        )
+        .await?;
+
         // Lock: back to the till, and the back office is closed to the UI.
         app.driver.find(By::Id("owner-lock")).await?.click().await?;
         app.wait_gone("#owner-view", WAIT).await?;
         app.wait_for("#search", WAIT).await?;
+        // The cashier's view of Margaret does not show the owner's note.
+        app.blur_all().await?;
+        app.scanner_burst(&m.card).await?;
+        app.wait_profile(&m.id).await?;
+        let shown = app.text_of("#profile").await?;
+        ensure!(
+            !shown.contains(OWNER_NOTE),
+            "the till shows the owner-only note to the cashier"
+        );
         Ok::<_, anyhow::Error>(path)
     })
     .await?;
