@@ -69,5 +69,7 @@ fn regulars_commands() -> &'static [&'static str] {
         "diagnostics",
         "backup_folder",
         "set_backup_folder",
+        "store_settings",
+        "save_store_settings",
     ]
 }

@@ -466,6 +466,8 @@ pub fn run() {
             diagnostics,
             owner::backup_folder,
             owner::set_backup_folder,
+            owner::store_settings,
+            owner::save_store_settings,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

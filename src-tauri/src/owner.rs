@@ -13,7 +13,7 @@ use regulars_core::model::{
     ApiError, AuditEntry, BackupReport, CampaignDraft, CampaignInfo, CampaignPreview, ContactItem,
     ContactOutcome, CustomerEdit, Dashboard, DashboardChart, DuplicatePair, ErasureReport,
     Household, MergeReceipt, OfferResults, OverdueCustomer, Profile, Role, SegmentReport, Session,
-    StaffMember,
+    StaffMember, StoreSettings,
 };
 
 use regulars_core::ErrorCode;
@@ -419,4 +419,24 @@ pub async fn preview_campaign(
 ) -> CmdResult<CampaignPreview> {
     session.owner()?;
     Ok(state.get()?.preview_campaign(&draft, None)?)
+}
+
+/// The shop's name, currency, locale and loyalty switch (for the owner's form).
+#[tauri::command]
+pub async fn store_settings(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+) -> CmdResult<StoreSettings> {
+    session.owner()?;
+    Ok(state.get()?.store_settings()?)
+}
+
+#[tauri::command]
+pub async fn save_store_settings(
+    state: State<'_, AppState>,
+    session: State<'_, SessionState>,
+    settings: StoreSettings,
+) -> CmdResult<StoreSettings> {
+    let s = session.owner()?;
+    Ok(state.get()?.save_store_settings(&s, &settings)?)
 }

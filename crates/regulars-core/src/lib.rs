@@ -34,4 +34,6 @@ pub mod store;
 pub mod suggest;
 
 pub use error::{Error, ErrorCode, Result};
+/// Checks the shop's settings as the owner typed them (see `Regulars::save_store_settings`).
+pub use regulars::validate_store_settings;
 pub use regulars::{PreparedSuggestions, Regulars, DEFAULT_BACKUPS_KEPT};

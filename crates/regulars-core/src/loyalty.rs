@@ -49,6 +49,9 @@ pub struct StampCard {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Program {
+    /// The owner can switch the program off: no points are earned, and no
+    /// reward, stamp or "points within reach" is offered.
+    pub enabled: bool,
     /// Points per whole currency unit spent.
     pub points_per_unit: i64,
     /// Points per visit (any purchase).
@@ -62,6 +65,7 @@ pub struct Program {
 impl Default for Program {
     fn default() -> Self {
         Program {
+            enabled: true,
             points_per_unit: 1,
             points_per_visit: 0,
             rewards: Vec::new(),
@@ -80,6 +84,23 @@ impl Program {
     }
 
     pub fn load(store: &Store) -> Result<Self> {
+        let p = Self::load_as_saved(store)?;
+        if !p.enabled {
+            return Ok(Program {
+                enabled: false,
+                points_per_unit: 0,
+                points_per_visit: 0,
+                rewards: Vec::new(),
+                stamp_cards: Vec::new(),
+                near_points: 0,
+            });
+        }
+        Ok(p)
+    }
+
+    /// The program as saved, rewards included even when it is switched off
+    /// (so switching it on again brings them back).
+    pub fn load_as_saved(store: &Store) -> Result<Self> {
         let mut p = Program::from_json(store.setting(PROGRAM_SETTING)?.as_deref());
         // The older single setting, if the program does not say otherwise.
         if store.setting(PROGRAM_SETTING)?.is_none() {

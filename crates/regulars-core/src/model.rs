@@ -274,6 +274,10 @@ pub struct DuplicateCandidate {
 #[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
 pub struct StoreInfo {
     pub name: String,
+    /// ISO 4217 code money is shown in ("USD").
+    pub currency: String,
+    /// BCP 47 tag dates, money and numbers are formatted for ("en-US").
+    pub locale: String,
     pub path: String,
     pub customers: u64,
     pub sales: u64,
@@ -966,4 +970,17 @@ pub struct CampaignPreview {
 pub struct CampaignMatch {
     pub customer: CustomerSummary,
     pub reason: String,
+}
+
+/// The shop's own settings, chosen on the first run and changeable by the
+/// owner later.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub name: String,
+    /// ISO 4217 code, three capital letters ("USD", "EUR", "GBP").
+    pub currency: String,
+    /// BCP 47 language and region ("en-US", "es-MX", "de-DE").
+    pub locale: String,
+    /// The points program on or off.
+    pub loyalty: bool,
 }

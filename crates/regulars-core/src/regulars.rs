@@ -24,6 +24,8 @@ use crate::store::{now_iso, Store};
 use crate::{Error, Result};
 
 mod owner;
+mod shop;
+pub use shop::validate as validate_store_settings;
 mod protect;
 pub use protect::DEFAULT_BACKUPS_KEPT;
 
@@ -287,6 +289,14 @@ impl Regulars {
                 .store
                 .setting("store_name")?
                 .unwrap_or_else(|| "My shop".into()),
+            currency: self
+                .store
+                .setting(shop::CURRENCY_SETTING)?
+                .unwrap_or_else(|| shop::DEFAULT_CURRENCY.into()),
+            locale: self
+                .store
+                .setting(shop::LOCALE_SETTING)?
+                .unwrap_or_else(|| shop::DEFAULT_LOCALE.into()),
             path: self.store.path().display().to_string(),
             customers: count("SELECT count(*) FROM customers")?,
             sales: count("SELECT count(*) FROM sales")?,

@@ -89,6 +89,7 @@ fn export_all(dir: &Path) {
         AuditEntry,
         ErasureReport,
         BackupReport,
+        StoreSettings,
         CampaignDraft,
         CampaignInfo,
         CampaignPreview,

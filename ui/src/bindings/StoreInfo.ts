@@ -3,4 +3,12 @@
 /**
  * Facts about the open store, for the status bar and the CLI.
  */
-export type StoreInfo = { name: string, path: string, customers: number, sales: number, demo: boolean, pending_changes: number, };
+export type StoreInfo = { name: string, 
+/**
+ * ISO 4217 code money is shown in ("USD").
+ */
+currency: string, 
+/**
+ * BCP 47 tag dates, money and numbers are formatted for ("en-US").
+ */
+locale: string, path: string, customers: number, sales: number, demo: boolean, pending_changes: number, };

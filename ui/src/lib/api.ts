@@ -30,6 +30,7 @@ import type { AuditEntry } from '../bindings/AuditEntry';
 import type { BackupReport } from '../bindings/BackupReport';
 import type { Role } from '../bindings/Role';
 import type { Diagnostics } from '../bindings/Diagnostics';
+import type { StoreSettings } from '../bindings/StoreSettings';
 import type { CampaignDraft } from '../bindings/CampaignDraft';
 import type { CampaignInfo } from '../bindings/CampaignInfo';
 import type { CampaignPreview } from '../bindings/CampaignPreview';
@@ -302,3 +303,10 @@ export const backupFolder = (): Promise<string | null> => call('backup_folder');
 
 /** The owner chooses the backup folder (created if needed), e.g. a USB drive. */
 export const setBackupFolder = (folder: string): Promise<null> => call('set_backup_folder', { folder });
+
+/** The shop's name, currency, locale and loyalty switch (owner). */
+export const storeSettings = (): Promise<StoreSettings> => call('store_settings');
+
+/** The owner changes them (checked by the core; dates and money follow at once). */
+export const saveStoreSettings = (settings: StoreSettings): Promise<StoreSettings> =>
+  call('save_store_settings', { settings });

@@ -59,3 +59,16 @@ describe('format', () => {
     expect(isoDay(now)).toBe('2025-06-15');
   });
 });
+
+describe('configureFormat', () => {
+  it('shows money and numbers in the shop\'s currency and locale', async () => {
+    const f = await import('./format');
+    f.configureFormat('de-DE', 'EUR');
+    expect(f.money(123456).replace(/\s/g, ' ')).toBe('1.234,56 €');
+    expect(f.count(2000)).toBe('2.000');
+    f.configureFormat('en-US', 'USD');
+    expect(f.money(123456)).toBe('$1,234.56');
+    f.configureFormat(null, 'not a code');
+    expect(f.money(100)).toBe('$1.00');
+  });
+});

@@ -1,7 +1,8 @@
 // Money, dates and little phrases, formatted with Intl for the till's locale.
 
-/** The shop's currency (a setting later). */
+/** The currency until the store says which (the shop's setting). */
 export const CURRENCY = 'USD';
+let shopCurrency = CURRENCY;
 
 /** Used when the system's language is not a valid BCP 47 tag (e.g. "C" under LANG=C). */
 export const FALLBACK_LOCALE = 'en-US';
@@ -19,8 +20,46 @@ export function safeLocale(candidate: string | null | undefined): string {
 
 let cachedLocale: string | null = null;
 
-/** The till's locale, from the webview's language. */
+/**
+ * Uses the shop's locale and currency (its settings, from the store's info)
+ * for every date, number and amount shown from now on.
+ */
+export function configureFormat(
+  locale: string | null | undefined,
+  currency: string | null | undefined,
+  storage: Pick<Storage, 'setItem'> | null = globalThis.localStorage ?? null,
+): boolean {
+  const before = `${defaultLocale()}|${shopCurrency}`;
+  if (locale) cachedLocale = safeLocale(locale);
+  if (currency && /^[A-Z]{3}$/.test(currency)) shopCurrency = currency;
+  const after = `${defaultLocale()}|${shopCurrency}`;
+  try {
+    // Remembered by this till, so the next start formats right from the
+    // first frame (the store's answer comes a moment later).
+    storage?.setItem(FORMAT_KEY, after);
+  } catch {
+    // storage full or unavailable: only the first frame is affected
+  }
+  return after !== before;
+}
+
+const FORMAT_KEY = 'regulars.format';
+
+/** The locale and currency this till used last time, if it remembers them. */
+function remembered(): void {
+  try {
+    const v = globalThis.localStorage?.getItem(FORMAT_KEY);
+    const [locale, currency] = (v ?? '').split('|');
+    if (locale) cachedLocale = safeLocale(locale);
+    if (currency && /^[A-Z]{3}$/.test(currency)) shopCurrency = currency;
+  } catch {
+    // no storage (tests, a plain browser): the defaults
+  }
+}
+
+/** The till's locale: the shop's, else the webview's language. */
 export function defaultLocale(): string {
+  if (cachedLocale === null) remembered();
   if (cachedLocale === null) {
     cachedLocale = safeLocale(typeof navigator !== 'undefined' ? navigator.language : null);
   }
@@ -29,7 +68,7 @@ export function defaultLocale(): string {
 
 const moneyCache = new Map<string, Intl.NumberFormat>();
 
-export function money(cents: number, locale = defaultLocale(), currency = CURRENCY): string {
+export function money(cents: number, locale = defaultLocale(), currency = shopCurrency): string {
   const key = `${locale}|${currency}`;
   let f = moneyCache.get(key);
   if (!f) {
