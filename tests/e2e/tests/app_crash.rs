@@ -125,7 +125,7 @@ async fn killing_the_app_mid_checkout_loses_nothing() -> Result<()> {
         sales: first.sales,
         fixture_rowid,
     };
-    let mut rng = Rng::new(0x6b11_9);
+    let mut rng = Rng::new(0x0006_b119);
     let started = Instant::now();
     for round in 1..=KILLS {
         let mut app = Command::new(&env.app)
@@ -142,7 +142,7 @@ async fn killing_the_app_mid_checkout_loses_nothing() -> Result<()> {
         // which only means fewer sales this round.
         std::thread::sleep(Duration::from_millis(600));
         xdotool(&["windowfocus", "--sync", &window])?;
-        let kill_at = Instant::now() + Duration::from_millis(rng.range(200, 2_500) as u64);
+        let kill_at = Instant::now() + Duration::from_millis(rng.range(200, 2_500));
         while Instant::now() < kill_at {
             for _ in 0..rng.range(1, 4) {
                 let code = &barcodes[rng.range(0, barcodes.len() as u64 - 1) as usize];
@@ -150,7 +150,7 @@ async fn killing_the_app_mid_checkout_loses_nothing() -> Result<()> {
                 xdotool(&["key", "Return"])?;
             }
             xdotool(&["key", "F9"])?;
-            std::thread::sleep(Duration::from_millis(rng.range(0, 150) as u64));
+            std::thread::sleep(Duration::from_millis(rng.range(0, 150)));
         }
         app.kill()?; // SIGKILL
         app.wait()?;
