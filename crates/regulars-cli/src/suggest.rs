@@ -500,5 +500,10 @@ pub fn bench_suggest(db: &Path, customers: usize) -> Result<()> {
             r.store().conn().execute_batch("ROLLBACK;")?;
         }
     }
+    let idle = memory();
+    println!(
+        "process memory after the suggestions: RSS {:.1} MB PSS {:.1} MB",
+        idle.0, idle.1
+    );
     Ok(())
 }
