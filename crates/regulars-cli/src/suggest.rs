@@ -399,6 +399,26 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
 }
 
+/// This process's resident and proportional set sizes in MB (0 where
+/// /proc is unavailable): RSS from /proc/self/status, PSS from
+/// /proc/self/smaps_rollup, the figure the start-up benchmark sums.
+fn memory() -> (f64, f64) {
+    let field = |path: &str, key: &str| -> f64 {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(key))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (
+        field("/proc/self/status", "VmRSS:"),
+        field("/proc/self/smaps_rollup", "Pss:"),
+    )
+}
+
 /// `regulars bench suggest`: engine build time, then per-customer latency
 /// of prompts + offers (the till's call) and of keeping the model current
 /// after a sale, on an existing store (for example the imported Complete
@@ -406,12 +426,14 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
 pub fn bench_suggest(db: &Path, customers: usize) -> Result<()> {
     let mut r = regulars_core::Regulars::open(db)?;
     let info = r.info()?;
+    let before = memory();
     let t = Instant::now();
     r.warm_suggestions()?;
     let build = t.elapsed().as_secs_f64();
-    let (n_cust, n_baskets) = {
+    let after = memory();
+    let (n_cust, n_baskets, parts) = {
         let e = r.warm_suggestions()?;
-        (e.customers(), e.baskets())
+        (e.customers(), e.baskets(), e.heap_estimate())
     };
     println!(
         "{}: {} customers, {} sales; engine built in {build:.2} s ({n_cust} customers with history, {n_baskets} baskets)",
@@ -419,6 +441,22 @@ pub fn bench_suggest(db: &Path, customers: usize) -> Result<()> {
         info.customers,
         info.sales
     );
+    println!(
+        "process memory: before the build RSS {:.1} MB PSS {:.1} MB; after RSS {:.1} MB PSS {:.1} MB (engine +{:.1} MB RSS)",
+        before.0,
+        before.1,
+        after.0,
+        after.1,
+        after.0 - before.0
+    );
+    let total: usize = parts.iter().map(|p| p.1).sum();
+    println!(
+        "engine heap estimate (capacity x element size, excluding allocator overhead): {:.1} MB",
+        total as f64 / 1e6
+    );
+    for (name, bytes) in &parts {
+        println!("  {name:<28} {:>7.1} MB", *bytes as f64 / 1e6);
+    }
     let ids: Vec<regulars_core::ids::CustomerId> = r
         .store()
         .conn()
@@ -462,5 +500,10 @@ pub fn bench_suggest(db: &Path, customers: usize) -> Result<()> {
             r.store().conn().execute_batch("ROLLBACK;")?;
         }
     }
+    let idle = memory();
+    println!(
+        "process memory after the suggestions: RSS {:.1} MB PSS {:.1} MB",
+        idle.0, idle.1
+    );
     Ok(())
 }

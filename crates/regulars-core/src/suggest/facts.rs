@@ -1,6 +1,8 @@
 //! The inputs of every suggestion rule, as plain values. The loader
 //! ([`super::engine`]) fills them from the store; tests build them by hand.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 
 use super::history::Basket;
@@ -9,12 +11,15 @@ use crate::ids::{CustomerId, ProductId};
 use crate::loyalty::Program;
 use crate::model::{OfferKind, OfferOutcome, PromptKind, PromptVerdict};
 
-/// What the rules need to know about a product.
+/// What the rules need to know about a product. Names and categories are
+/// shared strings: the engine keeps one per product of the whole catalogue
+/// (92k on the Complete Journey store, with only 19k distinct names and 303
+/// categories), so equal ones are stored once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemInfo {
     pub id: Option<ProductId>,
-    pub name: String,
-    pub category: Option<String>,
+    pub name: Arc<str>,
+    pub category: Option<Arc<str>>,
     pub price_cents: i64,
     pub considered: bool,
 }
@@ -136,7 +141,7 @@ impl Facts<'_> {
 
     pub fn item_name(&self, i: u32) -> String {
         self.item(i)
-            .map(|p| p.name.clone())
+            .map(|p| p.name.to_string())
             .unwrap_or_else(|| format!("item {i}"))
     }
 

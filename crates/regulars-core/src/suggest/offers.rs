@@ -60,7 +60,7 @@ fn line_for(f: &Facts<'_>, item: u32, discount_cents: i64) -> Option<DraftLine> 
     let p = f.item(item)?;
     Some(DraftLine {
         product_id: p.id,
-        description: p.name.clone(),
+        description: p.name.to_string(),
         quantity: 1.0,
         unit_price_cents: p.price_cents,
         discount_cents: discount_cents.clamp(0, p.price_cents.max(0)),

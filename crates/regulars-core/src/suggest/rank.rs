@@ -487,6 +487,8 @@ fn repeated_items(baskets: &[Basket]) -> Vec<u32> {
     }
     let mut v: Vec<u32> = seen.into_iter().filter(|e| e.1 >= 2).map(|e| e.0).collect();
     v.sort_unstable();
+    // Kept per customer in the model: no spare capacity.
+    v.shrink_to_fit();
     v
 }
 
@@ -553,16 +555,63 @@ impl Model {
                 m.repeaters[i as usize] += 1;
             }
         }
-        for (u, v) in m.vectors.iter().enumerate() {
+        // Buyers first, so each posting list is allocated once at its final
+        // size (grown by doubling, they held up to twice what they need).
+        for v in &m.vectors {
             if !v.is_empty() {
                 m.active += 1;
             }
-            for &(i, w) in v {
-                m.postings[i as usize].push((u as u32, w));
+            for &(i, _) in v {
                 m.buyers[i as usize] += 1;
             }
         }
+        for (p, &b) in m.postings.iter_mut().zip(&m.buyers) {
+            p.reserve_exact(b as usize);
+        }
+        for (u, v) in m.vectors.iter().enumerate() {
+            for &(i, w) in v {
+                m.postings[i as usize].push((u as u32, w));
+            }
+        }
         m
+    }
+
+    /// Bytes held by each structure (capacity x element size; allocator
+    /// overhead not counted).
+    pub fn heap_estimate(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let nested = |v: &[Vec<(u32, f32)>]| -> usize {
+            v.iter()
+                .map(|x| x.capacity() * size_of::<(u32, f32)>())
+                .sum()
+        };
+        vec![
+            (
+                "model vectors",
+                self.vectors.capacity() * size_of::<SparseVec>() + nested(&self.vectors),
+            ),
+            (
+                "model postings",
+                self.postings.capacity() * size_of::<Vec<(u32, f32)>>() + nested(&self.postings),
+            ),
+            (
+                "model repeated",
+                self.repeated.capacity() * size_of::<Vec<u32>>()
+                    + self
+                        .repeated
+                        .iter()
+                        .map(|r| r.capacity() * size_of::<u32>())
+                        .sum::<usize>(),
+            ),
+            (
+                "model per-item counts",
+                (self.buyers.capacity()
+                    + self.repeaters.capacity()
+                    + self.groups.capacity()
+                    + self.norms.capacity())
+                    * size_of::<u32>(),
+            ),
+        ]
     }
 
     pub fn n_items(&self) -> usize {
