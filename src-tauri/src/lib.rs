@@ -18,7 +18,7 @@ use regulars_core::import::{ImportReport, Progress};
 use regulars_core::model::{
     ApiError, Diagnostics, DuplicateCandidate, FoundCustomer, NewCustomer, NewNote, Note,
     OfferKind, OfferOutcome, PaymentMethod, Product, ProductDraft, Profile, PromptKind,
-    PromptVerdict, Sale, SaleDraft, ScanResult, StoreInfo, Suggestions, Viewer,
+    PromptVerdict, Sale, SaleDraft, ScanResult, StoreInfo, Suggestions,
 };
 use regulars_core::{demo, Regulars};
 use tauri::Manager;
@@ -76,14 +76,9 @@ async fn customer_profile(
     id: String,
 ) -> CmdResult<Profile> {
     // The owner also sees owner-only notes (and expired ones, to tidy up).
-    let viewer = if session.is_owner() {
-        Viewer::Owner
-    } else {
-        Viewer::Staff
-    };
     Ok(state
         .get()?
-        .profile_for(parse_id::<CustomerId>(&id)?, viewer)?)
+        .profile_for(parse_id::<CustomerId>(&id)?, session.viewer())?)
 }
 
 #[tauri::command]

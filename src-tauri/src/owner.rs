@@ -13,7 +13,7 @@ use regulars_core::model::{
     ApiError, AuditEntry, BackupReport, CampaignDraft, CampaignInfo, CampaignPreview, ContactItem,
     ContactOutcome, CustomerEdit, Dashboard, DashboardChart, DuplicatePair, ErasureReport,
     Household, MergeReceipt, OfferResults, OverdueCustomer, Profile, Role, SegmentReport, Session,
-    StaffMember, StoreSettings,
+    StaffMember, StoreSettings, Viewer,
 };
 
 use regulars_core::ErrorCode;
@@ -43,8 +43,14 @@ impl SessionState {
         }
     }
 
-    pub fn is_owner(&self) -> bool {
-        self.owner().is_ok()
+    /// Whose view of a profile the till shows: a cashier's unless someone
+    /// is unlocked (then theirs).
+    pub fn viewer(&self) -> Viewer {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(Viewer::Staff, Session::viewer)
     }
 }
 

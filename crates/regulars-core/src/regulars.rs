@@ -72,13 +72,7 @@ impl Regulars {
     /// jobs on their own connection (the daily backup) that never search,
     /// so they cost nothing to start and never hold up the till's connection.
     pub fn open_for_maintenance(path: &Path) -> Result<Self> {
-        Ok(Regulars {
-            store: Store::open(path)?,
-            index: SearchIndex::new(),
-            suggest: None,
-            review_cache: Default::default(),
-            pin_cost: crate::staff::PinCost::DEFAULT,
-        })
+        Ok(Self::without_index(Store::open(path)?))
     }
 
     pub fn open_in_memory() -> Result<Self> {
@@ -86,15 +80,20 @@ impl Regulars {
     }
 
     fn with_store(store: Store) -> Result<Self> {
-        let mut r = Regulars {
+        let mut r = Self::without_index(store);
+        r.rebuild_index()?;
+        Ok(r)
+    }
+
+    /// The store with an empty search index and nothing built yet.
+    fn without_index(store: Store) -> Self {
+        Regulars {
             store,
             index: SearchIndex::new(),
             suggest: None,
             review_cache: Default::default(),
             pin_cost: crate::staff::PinCost::DEFAULT,
-        };
-        r.rebuild_index()?;
-        Ok(r)
+        }
     }
 
     /// Rebuilds the whole index (after a bulk import or demo generation).

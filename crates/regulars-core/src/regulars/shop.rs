@@ -12,6 +12,7 @@ use super::Regulars;
 use crate::loyalty::Program;
 use crate::model::{Session, StoreSettings};
 use crate::store::audit::audit;
+use crate::store::set_setting;
 use crate::{Error, Result};
 
 pub(crate) const CURRENCY_SETTING: &str = "currency";
@@ -81,25 +82,17 @@ impl Regulars {
         let s = validate(settings)?;
         let mut program = Program::load_as_saved(self.store())?;
         program.enabled = s.loyalty;
+        let json = serde_json::to_string(&program)
+            .map_err(|e| Error::invalid("loyalty program", e.to_string()))?;
         let tx = self.store_mut().write()?;
         for (k, v) in [
             ("store_name", s.name.as_str()),
             (CURRENCY_SETTING, s.currency.as_str()),
             (LOCALE_SETTING, s.locale.as_str()),
+            (crate::loyalty::PROGRAM_SETTING, json.as_str()),
         ] {
-            tx.execute(
-                "INSERT INTO settings(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [k, v],
-            )?;
+            set_setting(&tx, k, v)?;
         }
-        let json = serde_json::to_string(&program)
-            .map_err(|e| Error::invalid("loyalty program", e.to_string()))?;
-        tx.execute(
-            "INSERT INTO settings(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [crate::loyalty::PROGRAM_SETTING, json.as_str()],
-        )?;
         audit(
             &tx,
             Some(session.staff_id()),
