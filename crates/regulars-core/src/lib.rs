@@ -32,6 +32,7 @@ pub mod search;
 pub mod staff;
 pub mod store;
 pub mod suggest;
+pub mod sync;
 
 pub use error::{Error, ErrorCode, Result};
 /// Checks the shop's settings as the owner typed them (see `Regulars::save_store_settings`).

@@ -273,6 +273,7 @@ pub(crate) fn redeem_in(
         )
         .optional()?;
     if already.is_none() {
+        let now = now_iso();
         let have = balance(tx, customer)?;
         if have < points {
             return Err(Error::invalid(
@@ -289,7 +290,7 @@ pub(crate) fn redeem_in(
                 kind: EntryKind::Redeem,
                 points: -points,
                 reason: Some(reason.to_string()),
-                created_at: now_iso(),
+                created_at: now.clone(),
             },
         )?;
         crate::store::record_change(
@@ -297,8 +298,11 @@ pub(crate) fn redeem_in(
             "points",
             &id.to_string(),
             "insert",
-            &(customer, -points, reason),
-            &now_iso(),
+            &serde_json::json!({
+                "id": id, "customer_id": customer, "sale_id": null, "kind": "redeem",
+                "points": -points, "reason": reason, "created_at": now,
+            }),
+            &now,
         )?;
     }
     balance(tx, customer)

@@ -984,3 +984,28 @@ pub struct StoreSettings {
     /// The points program on or off.
     pub loyalty: bool,
 }
+
+/// Where this till stands with the central server, for the status bar and
+/// settings. Times are ISO-8601 UTC.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS, PartialEq)]
+pub struct SyncStatus {
+    pub enrolled: bool,
+    pub server: Option<String>,
+    pub store_name: Option<String>,
+    pub device_number: Option<u32>,
+    pub last_push_at: Option<String>,
+    pub last_pull_at: Option<String>,
+    /// What went wrong in the last attempt, if it failed (no personal data).
+    pub last_error: Option<String>,
+    #[ts(type = "number")]
+    pub cursor: i64,
+    /// Changes made here and not yet on the server.
+    #[ts(type = "number")]
+    pub pending: u64,
+    /// Changes the server refused (kept here; they do not block the rest).
+    #[ts(type = "number")]
+    pub rejected: u64,
+    /// Edits that lost a last-writer-wins race, kept for the owner.
+    #[ts(type = "number")]
+    pub conflicts: u64,
+}

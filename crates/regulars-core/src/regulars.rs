@@ -25,6 +25,7 @@ use crate::{Error, Result};
 
 mod owner;
 mod shop;
+mod sync;
 pub use shop::validate as validate_store_settings;
 mod protect;
 pub use protect::DEFAULT_BACKUPS_KEPT;

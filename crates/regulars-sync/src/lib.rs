@@ -9,12 +9,16 @@
 //! them (regulars-server), and both are tested against the same pure
 //! functions here. See `docs/sync.md` for the design.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod hlc;
 pub mod protocol;
+pub mod replica;
 pub mod rules;
 
 pub use hlc::{Clock, Hlc, Stamp};
 pub use protocol::{Change, ChangeResult, ChangeStatus};
+pub use replica::Replica;
 
 /// Why a change or a request cannot be accepted. Each message says what the
 /// sender should do about it.
@@ -28,7 +32,9 @@ pub enum Error {
     UnknownKind { entity: String, op: String },
     #[error("change schema {got} is newer than this version understands ({max}): upgrade the server first")]
     SchemaTooNew { got: u32, max: u32 },
-    #[error("the change's payload is {size} bytes, more than {max}: split the data or shorten the text")]
+    #[error(
+        "the change's payload is {size} bytes, more than {max}: split the data or shorten the text"
+    )]
     TooLarge { size: usize, max: usize },
     #[error("the change's payload is not what {entity}/{op} carries ({detail}); the till that sent it needs an upgrade")]
     BadPayload {

@@ -184,131 +184,7 @@ impl Store {
         by: Option<StaffId>,
     ) -> Result<ErasureReport> {
         let tx = self.write()?;
-        // Order of deletes across tables does not matter: references are
-        // checked once, at commit.
-        tx.pragma_update(None, "defer_foreign_keys", "ON")?;
-        let household: Option<Option<String>> = tx
-            .query_row(
-                "SELECT household_id FROM customers WHERE id = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(household) = household else {
-            return Err(Error::NotFound {
-                what: "customer",
-                key: key.to_string(),
-            });
-        };
-        let cards: Vec<String> = tx
-            .prepare("SELECT code FROM cards WHERE customer_id = ?1")?
-            .query_map([key], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-
-        let mut report = ErasureReport {
-            customer_id: id,
-            ..Default::default()
-        };
-        for (table, col) in customer_references(&tx)? {
-            if table == "sales" {
-                report.sales_anonymised += tx.execute(
-                    &format!("UPDATE sales SET {0} = NULL WHERE {0} = ?1", quote(&col)),
-                    [key],
-                )? as u64;
-            } else {
-                let n = tx.execute(
-                    &format!("DELETE FROM {} WHERE {} = ?1", quote(&table), quote(&col)),
-                    [key],
-                )? as u64;
-                *report.deleted.entry(table).or_default() += n;
-            }
-        }
-        // Merge journals keep a full copy of a merged-away record (for
-        // undo): of this person, whichever side they were on. Redirects and
-        // dismissed pairs hold only ids, but nothing is left to point at.
-        // Records merged into this person earlier (and into those, ...) are
-        // the same person: their journals and queued changes go too.
-        let merged_ids: Vec<String> = tx
-            .prepare(
-                "WITH RECURSIVE m(id) AS (
-                     SELECT merged_id FROM customer_merges WHERE survivor_id = ?1
-                     UNION
-                     SELECT c.merged_id FROM customer_merges c JOIN m ON c.survivor_id = m.id
-                 ) SELECT id FROM m",
-            )?
-            .query_map([key], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let same_person: Vec<&str> = std::iter::once(key)
-            .chain(merged_ids.iter().map(String::as_str))
-            .collect();
-        for (table, sql) in [
-            (
-                "customer_redirects",
-                "DELETE FROM customer_redirects WHERE survivor_id = ?1 OR merged_id = ?1",
-            ),
-            (
-                "customer_merges",
-                "DELETE FROM customer_merges WHERE survivor_id = ?1 OR merged_id = ?1",
-            ),
-            (
-                "duplicate_dismissals",
-                "DELETE FROM duplicate_dismissals WHERE customer_a = ?1 OR customer_b = ?1",
-            ),
-        ] {
-            for id in &same_person {
-                let n = tx.execute(sql, [id])? as u64;
-                if n > 0 {
-                    *report.deleted.entry(table.into()).or_default() += n;
-                }
-            }
-        }
-        tx.execute("DELETE FROM customers WHERE id = ?1", [key])?;
-        report.deleted.insert("customers".into(), 1);
-        let mut household_gone = None;
-        if let Some(h) = household {
-            let n = tx.execute(
-                "DELETE FROM households WHERE id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM customers WHERE household_id = ?1)",
-                [&h],
-            )?;
-            if n > 0 {
-                report.deleted.insert("households".into(), 1);
-                household_gone = Some(h);
-            }
-        }
-        report.outbox_scrubbed = scrub_outbox(&tx, key, &cards, household_gone.as_deref())?;
-        for id in &merged_ids {
-            report.outbox_scrubbed += scrub_outbox(&tx, id, &[], None)?;
-        }
-
-        let now = now_iso();
-        // Sync turns this into a tombstone that wins over any older copy.
-        record_change(
-            &tx,
-            "customer",
-            key,
-            "erase",
-            &json!({ "id": key, "erased_at": now }),
-            &now,
-        )?;
-        let counts: Vec<String> = report
-            .deleted
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect();
-        audit(
-            &tx,
-            by,
-            "erase",
-            Some(key),
-            &format!(
-                "deleted {}; sales_anonymised={}; outbox_scrubbed={}",
-                counts.join(" "),
-                report.sales_anonymised,
-                report.outbox_scrubbed
-            ),
-        )?;
+        let report = erase_rows(&tx, id, key, by, true)?;
         tx.commit()?;
         Ok(report)
     }
@@ -381,4 +257,160 @@ fn scrub_outbox(
         }
     }
     Ok(hits.len() as u64)
+}
+
+/// Erases the person inside `tx` (no VACUUM: the caller compacts after
+/// commit). `record` is false when applying an erasure made on another till.
+pub(crate) fn erase_rows(
+    tx: &Connection,
+    id: CustomerId,
+    key: &str,
+    by: Option<StaffId>,
+    record: bool,
+) -> Result<ErasureReport> {
+    // Order of deletes across tables does not matter: references are
+    // checked once, at commit.
+    tx.pragma_update(None, "defer_foreign_keys", "ON")?;
+    let household: Option<Option<String>> = tx
+        .query_row(
+            "SELECT household_id FROM customers WHERE id = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(household) = household else {
+        return Err(Error::NotFound {
+            what: "customer",
+            key: key.to_string(),
+        });
+    };
+    let cards: Vec<String> = tx
+        .prepare("SELECT code FROM cards WHERE customer_id = ?1")?
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut report = ErasureReport {
+        customer_id: id,
+        ..Default::default()
+    };
+    for (table, col) in customer_references(&tx)? {
+        if table == "sales" {
+            report.sales_anonymised += tx.execute(
+                &format!("UPDATE sales SET {0} = NULL WHERE {0} = ?1", quote(&col)),
+                [key],
+            )? as u64;
+        } else {
+            let n = tx.execute(
+                &format!("DELETE FROM {} WHERE {} = ?1", quote(&table), quote(&col)),
+                [key],
+            )? as u64;
+            *report.deleted.entry(table).or_default() += n;
+        }
+    }
+    // Merge journals keep a full copy of a merged-away record (for
+    // undo): of this person, whichever side they were on. Redirects and
+    // dismissed pairs hold only ids, but nothing is left to point at.
+    // Records merged into this person earlier (and into those, ...) are
+    // the same person: their journals and queued changes go too.
+    let merged_ids: Vec<String> = tx
+        .prepare(
+            "WITH RECURSIVE m(id) AS (
+                     SELECT merged_id FROM customer_merges WHERE survivor_id = ?1
+                     UNION
+                     SELECT c.merged_id FROM customer_merges c JOIN m ON c.survivor_id = m.id
+                 ) SELECT id FROM m",
+        )?
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let same_person: Vec<&str> = std::iter::once(key)
+        .chain(merged_ids.iter().map(String::as_str))
+        .collect();
+    for (table, sql) in [
+        (
+            "customer_redirects",
+            "DELETE FROM customer_redirects WHERE survivor_id = ?1 OR merged_id = ?1",
+        ),
+        (
+            "customer_merges",
+            "DELETE FROM customer_merges WHERE survivor_id = ?1 OR merged_id = ?1",
+        ),
+        (
+            "duplicate_dismissals",
+            "DELETE FROM duplicate_dismissals WHERE customer_a = ?1 OR customer_b = ?1",
+        ),
+    ] {
+        for id in &same_person {
+            let n = tx.execute(sql, [id])? as u64;
+            if n > 0 {
+                *report.deleted.entry(table.into()).or_default() += n;
+            }
+        }
+    }
+    tx.execute("DELETE FROM customers WHERE id = ?1", [key])?;
+    report.deleted.insert("customers".into(), 1);
+    let mut household_gone = None;
+    if let Some(h) = household {
+        let n = tx.execute(
+            "DELETE FROM households WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM customers WHERE household_id = ?1)",
+            [&h],
+        )?;
+        if n > 0 {
+            report.deleted.insert("households".into(), 1);
+            household_gone = Some(h);
+        }
+    }
+    report.outbox_scrubbed = scrub_outbox(&tx, key, &cards, household_gone.as_deref())?;
+    for id in &merged_ids {
+        report.outbox_scrubbed += scrub_outbox(&tx, id, &[], None)?;
+    }
+
+    let now = now_iso();
+    // Sync turns this into a tombstone that wins over any older copy.
+    // Tombstones (ids only): changes about this person that arrive from
+    // other tills later are dropped. Sync bookkeeping that could hold
+    // their values (field stamps, lost values in the conflict log) goes.
+    for id in &same_person {
+        tx.execute(
+            "INSERT OR IGNORE INTO erased_customers(customer_id, erased_at) VALUES (?1, ?2)",
+            params![id, now],
+        )?;
+        tx.execute(
+                "DELETE FROM field_stamps WHERE entity IN ('customer', 'customer_attributes') AND entity_id = ?1",
+                [id],
+            )?;
+        tx.execute(
+                "DELETE FROM sync_conflicts WHERE entity IN ('customer', 'customer_attributes') AND entity_id = ?1",
+                [id],
+            )?;
+    }
+    if record {
+        record_change(
+            &tx,
+            "customer",
+            key,
+            "erase",
+            &json!({ "id": key, "erased_at": now }),
+            &now,
+        )?;
+    }
+    let counts: Vec<String> = report
+        .deleted
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| format!("{t}={n}"))
+        .collect();
+    audit(
+        &tx,
+        by,
+        "erase",
+        Some(key),
+        &format!(
+            "deleted {}; sales_anonymised={}; outbox_scrubbed={}",
+            counts.join(" "),
+            report.sales_anonymised,
+            report.outbox_scrubbed
+        ),
+    )?;
+    Ok(report)
 }

@@ -100,7 +100,7 @@ fn to_json(v: ValueRef<'_>) -> Value {
     }
 }
 
-fn to_sql(v: &Value) -> SqlValue {
+pub(crate) fn to_sql(v: &Value) -> SqlValue {
     match v {
         Value::Null => SqlValue::Null,
         Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
@@ -129,7 +129,12 @@ fn select_rows(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Resu
 }
 
 /// Inserts `row` into `table`; with `or_ignore`, returns whether it went in.
-fn insert_row(conn: &Connection, table: &str, row: &Row, or_ignore: bool) -> Result<bool> {
+pub(crate) fn insert_row(
+    conn: &Connection,
+    table: &str,
+    row: &Row,
+    or_ignore: bool,
+) -> Result<bool> {
     let cols: Vec<&str> = row.keys().map(String::as_str).collect();
     let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
     let sql = format!(
@@ -521,7 +526,7 @@ impl Store {
             "note",
             &id.to_string(),
             "update",
-            &serde_json::json!({ "fields": {
+            &serde_json::json!({ "customer_id": note_customer(&tx, id)?, "fields": {
                 "body": checked.body,
                 "visibility": checked.visibility.as_str(),
                 "follow_up_on": checked.follow_up_on,
@@ -568,7 +573,7 @@ impl Store {
             "note",
             &id.to_string(),
             "retire",
-            &serde_json::json!({ "retired_at": now }),
+            &serde_json::json!({ "customer_id": note_customer(&tx, id)?, "retired_at": now }),
             &now,
         )?;
         tx.commit()?;
@@ -726,169 +731,10 @@ impl Store {
                 reason: "both sides are the same customer; pick two different customers".into(),
             });
         }
-        let now = now_iso();
-        let merge_id = MergeId::new();
         let tx = self.write()?;
-        let survivor_before = customer_row(&tx, survivor)?;
-        let merged_row = customer_row(&tx, merged)?;
-        let mut moved_out = Vec::new();
-        let mut moved = Vec::new();
-        for (table, key, what) in MOVED {
-            let keys: Vec<Value> = select_rows(
-                &tx,
-                &format!("SELECT {key} AS k FROM {table} WHERE customer_id = ?1 ORDER BY {key}"),
-                &[&merged],
-            )?
-            .into_iter()
-            .filter_map(|mut r| r.remove("k"))
-            .collect();
-            tx.execute(
-                &format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"),
-                params![survivor, merged],
-            )?;
-            moved_out.push(MovedRows {
-                what: (*what).into(),
-                rows: keys.len() as u32,
-            });
-            moved.push((table.to_string(), keys));
-        }
-        let mut copied = Vec::new();
-        for (table, _key, what) in COPIED {
-            let originals = select_rows(
-                &tx,
-                &format!("SELECT * FROM {table} WHERE customer_id = ?1"),
-                &[&merged],
-            )?;
-            let mut inserted = Vec::new();
-            if *table == "customer_phones" {
-                // Phones are a list: the merged one's new numbers go after
-                // the survivor's; a number both have is kept once.
-                let (mut next, digits): (i64, Vec<String>) = {
-                    let rows = select_rows(
-                        &tx,
-                        "SELECT position, digits FROM customer_phones WHERE customer_id = ?1",
-                        &[&survivor],
-                    )?;
-                    (
-                        rows.iter()
-                            .filter_map(|r| r["position"].as_i64())
-                            .max()
-                            .map_or(0, |m| m + 1),
-                        rows.iter()
-                            .filter_map(|r| r["digits"].as_str().map(String::from))
-                            .collect(),
-                    )
-                };
-                let mut sorted = originals.clone();
-                sorted.sort_by_key(|r| r["position"].as_i64());
-                for r in sorted {
-                    if digits
-                        .iter()
-                        .any(|d| Some(d.as_str()) == r["digits"].as_str())
-                    {
-                        continue;
-                    }
-                    let mut n = r.clone();
-                    n.insert("customer_id".into(), Value::from(survivor.to_string()));
-                    n.insert("position".into(), Value::from(next));
-                    next += 1;
-                    insert_row(&tx, table, &n, false)?;
-                    inserted.push(n);
-                }
-            } else {
-                for r in &originals {
-                    let mut n = r.clone();
-                    n.insert("customer_id".into(), Value::from(survivor.to_string()));
-                    if insert_row(&tx, table, &n, true)? {
-                        inserted.push(n);
-                    }
-                }
-            }
-            moved_out.push(MovedRows {
-                what: (*what).into(),
-                rows: inserted.len() as u32,
-            });
-            copied.push((table.to_string(), originals, inserted));
-        }
-        let redirects: Vec<String> = tx
-            .prepare_cached("SELECT merged_id FROM customer_redirects WHERE survivor_id = ?1 ORDER BY merged_id")?
-            .query_map([merged], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        tx.execute(
-            "UPDATE customer_redirects SET survivor_id = ?1 WHERE survivor_id = ?2",
-            params![survivor, merged],
-        )?;
-        // The rest (phones, attributes ... already copied) goes with the row.
-        tx.execute("DELETE FROM customers WHERE id = ?1", [merged])?;
-        let mut after = survivor_before.clone();
-        let mut filled = Map::new();
-        for f in FILLABLE {
-            if is_empty(after.get(*f)) && !is_empty(merged_row.get(*f)) {
-                after.insert((*f).into(), merged_row[*f].clone());
-                filled.insert((*f).into(), merged_row[*f].clone());
-            }
-        }
-        // The same person: a member since the earlier enrolment.
-        if let (Some(a), Some(b)) = (
-            after["created_at"].as_str(),
-            merged_row["created_at"].as_str(),
-        ) {
-            if b < a {
-                after.insert("created_at".into(), Value::from(b));
-                filled.insert("created_at".into(), Value::from(b));
-            }
-        }
-        after.insert("updated_at".into(), Value::from(now.clone()));
-        restore_customer(&tx, &after)?;
-        let journal = Journal {
-            survivor_before,
-            survivor_after: after,
-            merged: merged_row,
-            moved,
-            copied,
-            redirects,
-        };
-        let journal_json = serde_json::to_string(&journal)
-            .map_err(|e| Error::invalid("merge journal", e.to_string()))?;
-        tx.execute(
-            "INSERT INTO customer_merges(id, survivor_id, merged_id, merged_at, journal)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![merge_id, survivor, merged, now, journal_json],
-        )?;
-        tx.execute(
-            "INSERT INTO customer_redirects(merged_id, survivor_id, merge_id, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![merged, survivor, merge_id, now],
-        )?;
-        record_change(
-            &tx,
-            "customer",
-            &merged.to_string(),
-            "merge",
-            &serde_json::json!({
-                "merge_id": merge_id,
-                "survivor_id": survivor,
-                "filled": filled,
-                "moved": moved_out,
-            }),
-            &now,
-        )?;
-        super::audit::audit(
-            &tx,
-            by,
-            "merge",
-            Some(&survivor.to_string()),
-            &format!("merged {merged} into {survivor} (merge {merge_id})"),
-        )?;
+        let receipt = merge_in_tx(&tx, survivor, merged, MergeId::new(), &now_iso(), by, true)?;
         tx.commit()?;
-        Ok(MergeReceipt {
-            merge_id,
-            survivor_id: survivor,
-            merged_id: merged,
-            moved: moved_out,
-            filled: filled.keys().cloned().collect(),
-            merged_at: now,
-        })
+        Ok(receipt)
     }
 
     /// Undoes a merge exactly: the merged customer and their rows come back
@@ -902,151 +748,193 @@ impl Store {
         merge_id: MergeId,
         by: Option<crate::ids::StaffId>,
     ) -> Result<(CustomerId, CustomerId)> {
-        let now = now_iso();
         let tx = self.write()?;
-        let (survivor, merged, undone, journal): (CustomerId, CustomerId, Option<String>, String) = tx
-            .query_row(
-                "SELECT survivor_id, merged_id, undone_at, journal FROM customer_merges WHERE id = ?1",
-                [merge_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?
-            .ok_or_else(|| Error::NotFound {
-                what: "merge",
-                key: merge_id.to_string(),
-            })?;
-        let refuse = |reason: String| Error::Refused {
-            action: "undo merge",
-            reason,
-        };
-        if undone.is_some() {
-            return Err(refuse(
-                "this merge was already undone; nothing to do".into(),
-            ));
-        }
-        let j: Journal = serde_json::from_str(&journal).map_err(|e| {
-            refuse(format!(
-                "its journal cannot be read ({}); keep the merge and report this",
-                clip(&e.to_string())
-            ))
-        })?;
-        let current = select_rows(&tx, "SELECT * FROM customers WHERE id = ?1", &[&survivor])?
-            .pop()
-            .ok_or_else(|| {
-                refuse("the surviving customer was merged into another one since; undo that later merge first".into())
-            })?;
-        if current != j.survivor_after {
-            return Err(refuse(
-                "the surviving customer was edited after the merge; undoing would lose that edit. Keep the merge and fix the details by hand".into(),
-            ));
-        }
-        for (table, keys) in &j.moved {
-            let key = MOVED
-                .iter()
-                .find(|m| m.0 == table)
-                .map(|m| m.1)
-                .ok_or_else(|| refuse(format!("it moved rows of an unknown table {table}")))?;
-            let mut st =
-                tx.prepare_cached(&format!("SELECT customer_id FROM {table} WHERE {key} = ?1"))?;
-            for k in keys {
-                let owner: Option<CustomerId> =
-                    st.query_row([to_sql(k)], |r| r.get(0)).optional()?;
-                if owner != Some(survivor) {
-                    return Err(refuse(format!(
-                        "some {table} rows it moved were changed or moved again since; keep the merge"
-                    )));
+        let r = undo_merge_in_tx(&tx, merge_id, &now_iso(), by, true)?;
+        tx.commit()?;
+        Ok(r)
+    }
+}
+
+/// The body of a merge inside `tx`. `record` is false when applying a merge
+/// made on another till (its change is already in the log).
+pub(crate) fn merge_in_tx(
+    tx: &Connection,
+    survivor: CustomerId,
+    merged: CustomerId,
+    merge_id: MergeId,
+    now: &str,
+    by: Option<crate::ids::StaffId>,
+    record: bool,
+) -> Result<MergeReceipt> {
+    let now = now.to_string();
+    let survivor_before = customer_row(&tx, survivor)?;
+    let merged_row = customer_row(&tx, merged)?;
+    let mut moved_out = Vec::new();
+    let mut moved = Vec::new();
+    for (table, key, what) in MOVED {
+        let keys: Vec<Value> = select_rows(
+            &tx,
+            &format!("SELECT {key} AS k FROM {table} WHERE customer_id = ?1 ORDER BY {key}"),
+            &[&merged],
+        )?
+        .into_iter()
+        .filter_map(|mut r| r.remove("k"))
+        .collect();
+        tx.execute(
+            &format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"),
+            params![survivor, merged],
+        )?;
+        moved_out.push(MovedRows {
+            what: (*what).into(),
+            rows: keys.len() as u32,
+        });
+        moved.push((table.to_string(), keys));
+    }
+    let mut copied = Vec::new();
+    for (table, _key, what) in COPIED {
+        let originals = select_rows(
+            &tx,
+            &format!("SELECT * FROM {table} WHERE customer_id = ?1"),
+            &[&merged],
+        )?;
+        let mut inserted = Vec::new();
+        if *table == "customer_phones" {
+            // Phones are a list: the merged one's new numbers go after
+            // the survivor's; a number both have is kept once.
+            let (mut next, digits): (i64, Vec<String>) = {
+                let rows = select_rows(
+                    &tx,
+                    "SELECT position, digits FROM customer_phones WHERE customer_id = ?1",
+                    &[&survivor],
+                )?;
+                (
+                    rows.iter()
+                        .filter_map(|r| r["position"].as_i64())
+                        .max()
+                        .map_or(0, |m| m + 1),
+                    rows.iter()
+                        .filter_map(|r| r["digits"].as_str().map(String::from))
+                        .collect(),
+                )
+            };
+            let mut sorted = originals.clone();
+            sorted.sort_by_key(|r| r["position"].as_i64());
+            for r in sorted {
+                if digits
+                    .iter()
+                    .any(|d| Some(d.as_str()) == r["digits"].as_str())
+                {
+                    continue;
+                }
+                let mut n = r.clone();
+                n.insert("customer_id".into(), Value::from(survivor.to_string()));
+                n.insert("position".into(), Value::from(next));
+                next += 1;
+                insert_row(&tx, table, &n, false)?;
+                inserted.push(n);
+            }
+        } else {
+            for r in &originals {
+                let mut n = r.clone();
+                n.insert("customer_id".into(), Value::from(survivor.to_string()));
+                if insert_row(&tx, table, &n, true)? {
+                    inserted.push(n);
                 }
             }
         }
-        for (table, _, inserted) in &j.copied {
-            let key = COPIED
-                .iter()
-                .find(|c| c.0 == table)
-                .map(|c| c.1)
-                .ok_or_else(|| refuse(format!("it copied rows of an unknown table {table}")))?;
-            let cond: Vec<String> = key
-                .iter()
-                .enumerate()
-                .map(|(i, k)| format!("{k} = ?{}", i + 1))
-                .collect();
-            let sql = format!("SELECT * FROM {table} WHERE {}", cond.join(" AND "));
-            for r in inserted {
-                let vals: Vec<SqlValue> = key.iter().map(|k| to_sql(&r[*k])).collect();
-                let refs: Vec<&dyn rusqlite::ToSql> =
-                    vals.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
-                let now_row = select_rows(&tx, &sql, &refs)?.pop();
-                if now_row.as_ref() != Some(r) {
-                    return Err(refuse(format!(
-                        "the survivor's {table} changed since the merge; keep the merge"
-                    )));
-                }
-            }
+        moved_out.push(MovedRows {
+            what: (*what).into(),
+            rows: inserted.len() as u32,
+        });
+        copied.push((table.to_string(), originals, inserted));
+    }
+    let redirects: Vec<String> = tx
+        .prepare_cached(
+            "SELECT merged_id FROM customer_redirects WHERE survivor_id = ?1 ORDER BY merged_id",
+        )?
+        .query_map([merged], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute(
+        "UPDATE customer_redirects SET survivor_id = ?1 WHERE survivor_id = ?2",
+        params![survivor, merged],
+    )?;
+    // The rest (phones, attributes ... already copied) goes with the row.
+    tx.execute("DELETE FROM customers WHERE id = ?1", [merged])?;
+    let mut after = survivor_before.clone();
+    let mut filled = Map::new();
+    for f in FILLABLE {
+        if is_empty(after.get(*f)) && !is_empty(merged_row.get(*f)) {
+            after.insert((*f).into(), merged_row[*f].clone());
+            filled.insert((*f).into(), merged_row[*f].clone());
         }
-        // Checks passed: restore. Survivor first (it may hold the merged
-        // customer's external reference), then the merged customer, then
-        // their rows.
-        restore_customer(&tx, &j.survivor_before)?;
-        insert_row(&tx, "customers", &j.merged, false)?;
-        for (table, keys) in &j.moved {
-            let key = MOVED
-                .iter()
-                .find(|m| m.0 == table)
-                .map(|m| m.1)
-                .unwrap_or("id");
-            let mut st = tx.prepare_cached(&format!(
-                "UPDATE {table} SET customer_id = ?1 WHERE {key} = ?2"
-            ))?;
-            for k in keys {
-                st.execute(params![merged, to_sql(k)])?;
-            }
+    }
+    // The same person: a member since the earlier enrolment.
+    if let (Some(a), Some(b)) = (
+        after["created_at"].as_str(),
+        merged_row["created_at"].as_str(),
+    ) {
+        if b < a {
+            after.insert("created_at".into(), Value::from(b));
+            filled.insert("created_at".into(), Value::from(b));
         }
-        for (table, originals, inserted) in &j.copied {
-            let key = COPIED
-                .iter()
-                .find(|c| c.0 == table)
-                .map(|c| c.1)
-                .unwrap_or(&[]);
-            for r in inserted {
-                delete_row(&tx, table, key, r)?;
-            }
-            for r in originals {
-                insert_row(&tx, table, r, false)?;
-            }
-        }
-        tx.execute(
-            "DELETE FROM customer_redirects WHERE merged_id = ?1",
-            [merged],
-        )?;
-        {
-            let mut st = tx.prepare_cached(
-                "UPDATE customer_redirects SET survivor_id = ?1 WHERE merged_id = ?2",
-            )?;
-            for r in &j.redirects {
-                st.execute(params![merged, r])?;
-            }
-        }
-        tx.execute(
-            "UPDATE customer_merges SET undone_at = ?2 WHERE id = ?1",
-            params![merge_id, now],
-        )?;
+    }
+    after.insert("updated_at".into(), Value::from(now.clone()));
+    restore_customer(&tx, &after)?;
+    let survivor_now = survivor_fields(&tx, &after)?;
+    let journal = Journal {
+        survivor_before,
+        survivor_after: after,
+        merged: merged_row,
+        moved,
+        copied,
+        redirects,
+    };
+    let journal_json = serde_json::to_string(&journal)
+        .map_err(|e| Error::invalid("merge journal", e.to_string()))?;
+    tx.execute(
+        "INSERT INTO customer_merges(id, survivor_id, merged_id, merged_at, journal)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![merge_id, survivor, merged, now, journal_json],
+    )?;
+    tx.execute(
+        "INSERT INTO customer_redirects(merged_id, survivor_id, merge_id, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        params![merged, survivor, merge_id, now],
+    )?;
+    if record {
         record_change(
             &tx,
             "customer",
             &merged.to_string(),
-            "unmerge",
-            &serde_json::json!({ "merge_id": merge_id, "survivor_id": survivor }),
+            "merge",
+            &serde_json::json!({
+                "merge_id": merge_id,
+                "survivor_id": survivor,
+                "filled": filled,
+                // The survivor as the merge left it: other tills apply it
+                // as a write stamped with the merge, so every till ends
+                // with the same record whatever it held when the merge came.
+                "survivor": survivor_now,
+                "moved": moved_out,
+            }),
             &now,
         )?;
-        super::audit::audit(
-            &tx,
-            by,
-            "undo_merge",
-            Some(&merged.to_string()),
-            &format!("restored {merged} from {survivor} (merge {merge_id})"),
-        )?;
-        tx.commit()?;
-        Ok((survivor, merged))
     }
+    super::audit::audit(
+        &tx,
+        by,
+        "merge",
+        Some(&survivor.to_string()),
+        &format!("merged {merged} into {survivor} (merge {merge_id})"),
+    )?;
+    Ok(MergeReceipt {
+        merge_id,
+        survivor_id: survivor,
+        merged_id: merged,
+        moved: moved_out,
+        filled: filled.keys().cloned().collect(),
+        merged_at: now,
+    })
 }
 
 #[cfg(test)]
@@ -1082,4 +970,186 @@ mod tests {
             .collect();
         assert!(missing.is_empty(), "add to MOVED or COPIED: {missing:?}");
     }
+}
+
+/// The body of an undo inside `tx`; `record` as for [`merge_in_tx`].
+pub(crate) fn undo_merge_in_tx(
+    tx: &Connection,
+    merge_id: MergeId,
+    now: &str,
+    by: Option<crate::ids::StaffId>,
+    record: bool,
+) -> Result<(CustomerId, CustomerId)> {
+    let now = now.to_string();
+    let (survivor, merged, undone, journal): (CustomerId, CustomerId, Option<String>, String) = tx
+        .query_row(
+            "SELECT survivor_id, merged_id, undone_at, journal FROM customer_merges WHERE id = ?1",
+            [merge_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            what: "merge",
+            key: merge_id.to_string(),
+        })?;
+    let refuse = |reason: String| Error::Refused {
+        action: "undo merge",
+        reason,
+    };
+    if undone.is_some() {
+        return Err(refuse(
+            "this merge was already undone; nothing to do".into(),
+        ));
+    }
+    let j: Journal = serde_json::from_str(&journal).map_err(|e| {
+        refuse(format!(
+            "its journal cannot be read ({}); keep the merge and report this",
+            clip(&e.to_string())
+        ))
+    })?;
+    let current = select_rows(&tx, "SELECT * FROM customers WHERE id = ?1", &[&survivor])?
+            .pop()
+            .ok_or_else(|| {
+                refuse("the surviving customer was merged into another one since; undo that later merge first".into())
+            })?;
+    if current != j.survivor_after {
+        return Err(refuse(
+                "the surviving customer was edited after the merge; undoing would lose that edit. Keep the merge and fix the details by hand".into(),
+            ));
+    }
+    for (table, keys) in &j.moved {
+        let key = MOVED
+            .iter()
+            .find(|m| m.0 == table)
+            .map(|m| m.1)
+            .ok_or_else(|| refuse(format!("it moved rows of an unknown table {table}")))?;
+        let mut st =
+            tx.prepare_cached(&format!("SELECT customer_id FROM {table} WHERE {key} = ?1"))?;
+        for k in keys {
+            let owner: Option<CustomerId> = st.query_row([to_sql(k)], |r| r.get(0)).optional()?;
+            if owner != Some(survivor) {
+                return Err(refuse(format!(
+                    "some {table} rows it moved were changed or moved again since; keep the merge"
+                )));
+            }
+        }
+    }
+    for (table, _, inserted) in &j.copied {
+        let key = COPIED
+            .iter()
+            .find(|c| c.0 == table)
+            .map(|c| c.1)
+            .ok_or_else(|| refuse(format!("it copied rows of an unknown table {table}")))?;
+        let cond: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k} = ?{}", i + 1))
+            .collect();
+        let sql = format!("SELECT * FROM {table} WHERE {}", cond.join(" AND "));
+        for r in inserted {
+            let vals: Vec<SqlValue> = key.iter().map(|k| to_sql(&r[*k])).collect();
+            let refs: Vec<&dyn rusqlite::ToSql> =
+                vals.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+            let now_row = select_rows(&tx, &sql, &refs)?.pop();
+            if now_row.as_ref() != Some(r) {
+                return Err(refuse(format!(
+                    "the survivor's {table} changed since the merge; keep the merge"
+                )));
+            }
+        }
+    }
+    // Checks passed: restore. Survivor first (it may hold the merged
+    // customer's external reference), then the merged customer, then
+    // their rows.
+    restore_customer(&tx, &j.survivor_before)?;
+    insert_row(&tx, "customers", &j.merged, false)?;
+    for (table, keys) in &j.moved {
+        let key = MOVED
+            .iter()
+            .find(|m| m.0 == table)
+            .map(|m| m.1)
+            .unwrap_or("id");
+        let mut st = tx.prepare_cached(&format!(
+            "UPDATE {table} SET customer_id = ?1 WHERE {key} = ?2"
+        ))?;
+        for k in keys {
+            st.execute(params![merged, to_sql(k)])?;
+        }
+    }
+    for (table, originals, inserted) in &j.copied {
+        let key = COPIED
+            .iter()
+            .find(|c| c.0 == table)
+            .map(|c| c.1)
+            .unwrap_or(&[]);
+        for r in inserted {
+            delete_row(&tx, table, key, r)?;
+        }
+        for r in originals {
+            insert_row(&tx, table, r, false)?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM customer_redirects WHERE merged_id = ?1",
+        [merged],
+    )?;
+    {
+        let mut st = tx.prepare_cached(
+            "UPDATE customer_redirects SET survivor_id = ?1 WHERE merged_id = ?2",
+        )?;
+        for r in &j.redirects {
+            st.execute(params![merged, r])?;
+        }
+    }
+    tx.execute(
+        "UPDATE customer_merges SET undone_at = ?2 WHERE id = ?1",
+        params![merge_id, now],
+    )?;
+    if record {
+        record_change(
+            &tx,
+            "customer",
+            &merged.to_string(),
+            "unmerge",
+            &serde_json::json!({ "merge_id": merge_id, "survivor_id": survivor }),
+            &now,
+        )?;
+    }
+    super::audit::audit(
+        &tx,
+        by,
+        "undo_merge",
+        Some(&merged.to_string()),
+        &format!("restored {merged} from {survivor} (merge {merge_id})"),
+    )?;
+    Ok((survivor, merged))
+}
+
+/// The customer a note belongs to: note changes name them so sync can
+/// follow merges and erasures.
+fn note_customer(tx: &Connection, id: NoteId) -> Result<String> {
+    Ok(tx
+        .prepare_cached("SELECT customer_id FROM notes WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// The survivor's synced fields after a merge (its phones included).
+fn survivor_fields(tx: &Connection, after: &Row) -> Result<Map<String, Value>> {
+    let mut m = Map::new();
+    for f in crate::sync::apply::CUSTOMER_FIELDS {
+        if f == "phones" {
+            continue;
+        }
+        if let Some(v) = after.get(f) {
+            m.insert(f.into(), v.clone());
+        }
+    }
+    let phones: Vec<String> = tx
+        .prepare_cached(
+            "SELECT phone FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
+        )?
+        .query_map([after["id"].as_str().unwrap_or_default()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    m.insert("phones".into(), Value::from(phones));
+    Ok(m)
 }

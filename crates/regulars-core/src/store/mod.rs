@@ -11,8 +11,8 @@
 pub(crate) mod audit;
 pub mod backup;
 mod customers;
-mod erase;
-mod manage;
+pub(crate) mod erase;
+pub(crate) mod manage;
 mod profile;
 mod sales;
 pub(crate) mod staff;
@@ -47,6 +47,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("../../migrations/0005_staff_audit.sql"),
     include_str!("../../migrations/0006_review.sql"),
     include_str!("../../migrations/0007_manage.sql"),
+    include_str!("../../migrations/0008_sync.sql"),
 ];
 
 static MIGRATIONS: LazyLock<Migrations<'static>> =
@@ -191,7 +192,12 @@ impl Store {
     pub fn change_mark(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?)
+            .query_row(
+                "SELECT coalesce((SELECT max(seq) FROM outbox), 0)
+                      + coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'remote_changes'), 0)",
+                [],
+                |r| r.get(0),
+            )?)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -205,7 +211,7 @@ impl Store {
     /// Changes recorded but not yet shipped to a server.
     pub fn pending_changes(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND rejected IS NULL",
             [],
             |r| r.get(0),
         )?;
@@ -276,19 +282,22 @@ pub(crate) fn record_change<T: Serialize>(
     payload: &T,
     now: &str,
 ) -> Result<()> {
-    let json =
-        serde_json::to_string(payload).map_err(|e| Error::invalid("change", e.to_string()))?;
+    let value =
+        serde_json::to_value(payload).map_err(|e| Error::invalid("change", e.to_string()))?;
+    let hlc = crate::sync::clock::tick(tx)?;
+    crate::sync::stamp_local_fields(tx, entity, entity_id, op, &value, hlc)?;
     tx.prepare_cached(
-        "INSERT INTO outbox(change_id, entity, entity_id, op, payload, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO outbox(change_id, entity, entity_id, op, payload, created_at, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(rusqlite::params![
         ChangeId::new(),
         entity,
         entity_id,
         op,
-        json,
-        now
+        value.to_string(),
+        now,
+        hlc.to_string()
     ])?;
     Ok(())
 }

@@ -319,6 +319,19 @@ impl Store {
                 ])?;
             }
         }
+        // The sale's change goes first: the points and offer changes that
+        // follow name it, and another till applies them in this order.
+        record_change(
+            &tx,
+            "sale",
+            &sale.id.to_string(),
+            "insert",
+            &SaleChange {
+                sale,
+                device_id: device.clone(),
+            },
+            &sale.completed_at,
+        )?;
         if let Some(c) = sale.customer_id {
             if sale.points_earned != 0 {
                 let kind = if sale.refund_of.is_some() {
@@ -338,17 +351,6 @@ impl Store {
             }
             crate::suggest::record::link_offers(&tx, c, sale.id, offers, &sale.completed_at)?;
         }
-        record_change(
-            &tx,
-            "sale",
-            &sale.id.to_string(),
-            "insert",
-            &SaleChange {
-                sale,
-                device_id: device.clone(),
-            },
-            &sale.completed_at,
-        )?;
         tx.commit()?;
         Ok(())
     }

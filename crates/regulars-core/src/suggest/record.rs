@@ -214,7 +214,14 @@ pub fn save_campaign(store: &mut Store, c: &Campaign, active: bool) -> Result<()
          ON CONFLICT(id) DO UPDATE SET rule = excluded.rule, active = excluded.active, updated_at = excluded.updated_at",
         params![c.id, rule, active, now],
     )?;
-    record_change(&tx, "offer_campaign", &c.id, "upsert", c, &now)?;
+    record_change(
+        &tx,
+        "offer_campaign",
+        &c.id,
+        "upsert",
+        &serde_json::json!({ "rule": c, "active": active }),
+        &now,
+    )?;
     tx.commit()?;
     Ok(())
 }
