@@ -1,4 +1,7 @@
 // Money, dates and little phrases, formatted with Intl for the till's locale.
+// The words in the phrases come from the catalogue (lib/i18n).
+
+import { t, textLocale } from './i18n';
 
 /** The currency until the store says which (the shop's setting). */
 export const CURRENCY = 'USD';
@@ -44,6 +47,16 @@ export function configureFormat(
 }
 
 const FORMAT_KEY = 'regulars.format';
+
+/** The shop's locale as this till last saw it (null on a till's first start). */
+export function rememberedLocale(): string | null {
+  try {
+    const [locale] = (globalThis.localStorage?.getItem(FORMAT_KEY) ?? '').split('|');
+    return locale ? safeLocale(locale) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The locale and currency this till used last time, if it remembers them. */
 function remembered(): void {
@@ -98,8 +111,8 @@ export function dayDiff(d: Date, now: Date): number {
 }
 
 /** "today", "yesterday", "3 days ago", "3 weeks ago", "in 2 days", "2 years ago". */
-export function relativeDate(iso: string | null, now = new Date(), locale = defaultLocale()): string {
-  if (!iso) return 'never';
+export function relativeDate(iso: string | null, now = new Date(), locale = textLocale(defaultLocale())): string {
+  if (!iso) return t('format.never');
   const d = parseIso(iso);
   if (!d) return iso;
   const days = dayDiff(d, now);
@@ -131,15 +144,11 @@ export function monthYear(iso: string | null, locale = defaultLocale()): string 
   return d.toLocaleDateString(locale, { month: 'long', year: 'numeric' });
 }
 
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** "12 visits · last 3 days ago", or "no visits yet". */
-export function visitsLine(visits: number, lastVisit: string | null, now = new Date(), locale = defaultLocale()): string {
-  if (visits === 0) return 'no visits yet';
-  const v = plural(visits, 'visit');
-  return lastVisit ? `${v} · last ${relativeDate(lastVisit, now, locale)}` : v;
+export function visitsLine(visits: number, lastVisit: string | null, now = new Date(), locale = textLocale(defaultLocale())): string {
+  if (visits === 0) return t('format.noVisits');
+  const v = t('format.visits', { n: visits });
+  return lastVisit ? t('format.visitsLast', { visits: v, when: relativeDate(lastVisit, now, locale) }) : v;
 }
 
 export type FollowUpState = 'due' | 'soon' | 'later' | 'none';
@@ -190,5 +199,5 @@ export function isToday(iso: string, now = new Date()): boolean {
 
 /** What a payment method is called at the till. */
 export function paymentName(m: 'cash' | 'card' | 'other'): string {
-  return m === 'cash' ? 'Cash' : m === 'card' ? 'Card' : 'Other';
+  return m === 'cash' ? t('format.cash') : m === 'card' ? t('format.card') : t('format.other');
 }
