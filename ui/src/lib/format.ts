@@ -1,5 +1,8 @@
 // Money, dates and little phrases, formatted with Intl for the till's locale.
-// The words in the phrases come from the catalogue (lib/i18n).
+// The words in the phrases come from the catalogue (lib/i18n). Money and
+// numbers always follow the shop's locale; dates, whose month names and
+// "3 days ago" are words, follow it too unless this till speaks another
+// language (then that language's own style: see i18n `textLocale`).
 
 import { t, textLocale } from './i18n';
 
@@ -128,8 +131,8 @@ export function relativeDate(iso: string | null, now = new Date(), locale = text
   return rtf.format(sign * Math.round(abs / 365.25), 'year');
 }
 
-/** "5 Mar 2024" style, in the till's locale. */
-export function shortDate(iso: string | null, locale = defaultLocale()): string {
+/** "5 Mar 2024" style, in the till's locale (its words in the till's language). */
+export function shortDate(iso: string | null, locale = textLocale(defaultLocale())): string {
   if (!iso) return '—';
   const d = parseIso(iso);
   if (!d) return iso;
@@ -137,7 +140,7 @@ export function shortDate(iso: string | null, locale = defaultLocale()): string 
 }
 
 /** "March 2021" style. */
-export function monthYear(iso: string | null, locale = defaultLocale()): string {
+export function monthYear(iso: string | null, locale = textLocale(defaultLocale())): string {
   if (!iso) return '—';
   const d = parseIso(iso);
   if (!d) return iso;
@@ -184,8 +187,8 @@ export function count(n: number, locale = defaultLocale()): string {
   return new Intl.NumberFormat(locale).format(n);
 }
 
-/** "9:05 AM" / "09:05" style time of day, in the till's locale. */
-export function timeOfDay(iso: string, locale = defaultLocale()): string {
+/** "9:05 AM" / "09:05" style time of day, in the till's locale (or language, when a till speaks another). */
+export function timeOfDay(iso: string, locale = textLocale(defaultLocale())): string {
   const d = parseIso(iso);
   if (!d) return iso;
   return d.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });

@@ -37,7 +37,6 @@ export const de: Catalogue = {
   'plural.line': { one: '{n} Position', other: '{n} Positionen' },
   'plural.item': { one: '{n} Artikel', other: '{n} Artikel' },
   'plural.time': { one: '{n}-mal', other: '{n}-mal' },
-  'plural.day': { one: '{n} Tag', other: '{n} Tagen' },
   'plural.minute': { one: '{n} Minute', other: '{n} Minuten' },
   'plural.hour': { one: '{n} Stunde', other: '{n} Stunden' },
 
@@ -176,8 +175,8 @@ export const de: Catalogue = {
   'status.key.note': 'Notiz',
   'status.key.times': 'nächster ×3',
   'status.key.quantity': 'Menge',
-  'status.key.void': 'stornieren',
-  'status.key.pay': 'bezahlen',
+  'status.key.void': 'Storno',
+  'status.key.pay': 'zahlen',
   'status.key.back': 'zurück',
 
   // a customer in a list (CustomerLine.svelte)
@@ -292,7 +291,7 @@ export const de: Catalogue = {
   'basket.printFailed': 'Der Beleg konnte nicht gedruckt werden: {error}',
   'basket.attachedDone': 'Der Verkauf ist auf der Karte von {name}: {points}.',
   'basket.heading': 'Aktueller Verkauf',
-  'basket.recent': 'Letzte Verkäufe',
+  'basket.recent': 'Verkäufe',
   'basket.customer': 'Kundschaft',
   'basket.use': '{name} nehmen',
   'basket.removeLabel': '{name} von diesem Verkauf entfernen',
@@ -333,7 +332,7 @@ export const de: Catalogue = {
   'profile.more': '(+{n} weitere)',
   'profile.visits': 'Besuche',
   'profile.lastVisit': 'Letzter Besuch',
-  'profile.averageBasket': 'Durchschnittlicher Einkauf',
+  'profile.averageBasket': 'Ø Einkauf',
   'profile.totalSpent': 'Insgesamt ausgegeben',
   'profile.points': 'Punkte',
   'profile.notes': 'Notizen',

@@ -49,7 +49,6 @@ export const en = {
   'plural.line': { one: '{n} line', other: '{n} lines' },
   'plural.item': { one: '{n} item', other: '{n} items' },
   'plural.time': { one: '{n} time', other: '{n} times' },
-  'plural.day': { one: '{n} day', other: '{n} days' },
   'plural.minute': { one: '{n} minute', other: '{n} minutes' },
   'plural.hour': { one: '{n} hour', other: '{n} hours' },
 
