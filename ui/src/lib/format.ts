@@ -200,6 +200,11 @@ export function isToday(iso: string, now = new Date()): boolean {
   return d !== null && dayDiff(d, now) === 0;
 }
 
+/** How a sale was paid, as a phrase ("by cash" / "bar"). */
+export function paidPhrase(m: 'cash' | 'card' | 'other'): string {
+  return m === 'cash' ? t('format.byCash') : m === 'card' ? t('format.byCard') : t('format.byOther');
+}
+
 /** What a payment method is called at the till. */
 export function paymentName(m: 'cash' | 'card' | 'other'): string {
   return m === 'cash' ? t('format.cash') : m === 'card' ? t('format.card') : t('format.other');

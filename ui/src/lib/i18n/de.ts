@@ -50,7 +50,7 @@ export const de: Catalogue = {
   'till.enrolled': '{name} ist angemeldet. Die Karte ist druckbereit.',
   'till.nothingToSell': 'Noch nichts zu verkaufen: zuerst einen Artikel scannen.',
   'till.saleCompleteWho': ' · {name} +{points}',
-  'till.saleComplete': 'Verkauf abgeschlossen: {total} mit {method}{who}',
+  'till.saleComplete': 'Verkauf abgeschlossen: {total} {method}{who}',
   'till.saleFailed': 'Der Verkauf wurde nicht abgeschlossen.',
   'till.added': '{item} hinzugefügt.',
   'till.openCustomerFirst': 'Zuerst eine Kundin oder einen Kunden öffnen (Karte scannen oder suchen).',
@@ -241,7 +241,7 @@ export const de: Catalogue = {
   'enrol.cardHint': 'leer = nächste Ladenkarte ausgeben · hier scannen',
   'customer.consent': 'Ist mit Werbenachrichten einverstanden',
   'enrol.isThisThem': 'Ist es diese Person?',
-  'enrol.alsoGiveCard': 'Auch die Karte geben:',
+  'enrol.alsoGiveCard': 'Auch diese Karte geben:',
   'enrol.thatsThem': 'Ja, das ist sie/er',
   'enrol.similar': { one: 'Jemand Ähnliches ist schon angemeldet. Oben auswählen oder trotzdem neu anlegen.', other: '{n} ähnliche Kunden sind schon angemeldet. Oben auswählen oder trotzdem neu anlegen.' },
   'enrol.createAnyway': 'Trotzdem anlegen',
@@ -370,7 +370,7 @@ export const de: Catalogue = {
 
   // today's sales (RecentSalesDialog.svelte)
   'recent.loadFailed': 'Die Verkäufe konnten nicht geladen werden.',
-  'recent.refundedBy': '{amount} erstattet, {method}.',
+  'recent.refundedBy': 'Erstattet: {amount} {method}.',
   'recent.refundFailed': 'Die Erstattung ist fehlgeschlagen.',
   'recent.attached': 'Der Verkauf steht jetzt im Verlauf von {name}, mit {points}.',
   'recent.attachFailed': 'Die Kundschaft konnte nicht zugeordnet werden.',
@@ -468,7 +468,7 @@ export const de: Catalogue = {
   'staff.heading': 'Personal',
   'staff.role': 'Rolle',
   'staff.owner': 'Inhaber',
-  'staff.cashier': 'Kasse',
+  'staff.cashier': 'Kassenkraft',
   'staff.lockedOut': 'gesperrt',
   'staff.setPin': 'Neue PIN setzen',
   'staff.newPinFor': 'Neue PIN für {name}',
@@ -623,4 +623,11 @@ export const de: Catalogue = {
   'campaigns.paused': 'pausiert',
   'campaigns.edit': 'Bearbeiten',
   'campaigns.none': 'Noch keine Aktionen.',
+
+  // how a sale was paid (lib/format.ts)
+  'format.byCash': 'bar',
+  'format.byCard': 'mit Karte',
+  'format.byOther': 'anders bezahlt',
+
+
 };

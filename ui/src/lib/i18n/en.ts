@@ -62,7 +62,7 @@ export const en = {
   'till.enrolled': 'Enrolled {name}. Card ready to print.',
   'till.nothingToSell': 'Nothing to sell yet: scan an item first.',
   'till.saleCompleteWho': ' · {name} +{points}',
-  'till.saleComplete': 'Sale complete: {total} by {method}{who}',
+  'till.saleComplete': 'Sale complete: {total} {method}{who}',
   'till.saleFailed': 'The sale was not completed.',
   'till.added': 'Added {item}.',
   'till.openCustomerFirst': 'Open a customer first (scan their card or search).',
@@ -382,7 +382,7 @@ export const en = {
 
   // today's sales (RecentSalesDialog.svelte)
   'recent.loadFailed': 'The sales could not be loaded.',
-  'recent.refundedBy': 'Refunded {amount} by {method}.',
+  'recent.refundedBy': 'Refunded {amount} {method}.',
   'recent.refundFailed': 'The refund failed.',
   'recent.attached': 'The sale is on {name}\'s history now, with {points}.',
   'recent.attachFailed': 'The customer could not be attached.',
@@ -635,6 +635,13 @@ export const en = {
   'campaigns.paused': 'paused',
   'campaigns.edit': 'Edit',
   'campaigns.none': 'No campaigns yet.',
+
+  // how a sale was paid (lib/format.ts)
+  'format.byCash': 'by cash',
+  'format.byCard': 'by card',
+  'format.byOther': 'by other',
+
+
 } as const satisfies Record<string, string | Plural>;
 
 /** The shape every language's catalogue has: en's keys, strings or plurals. */
