@@ -197,7 +197,7 @@ export const de: Catalogue = {
   'setup.shop': 'Der Laden',
   'setup.shopName': 'Name des Ladens',
   'shop.currency': 'Währung',
-  'shop.locale': 'Datum und Zahlen',
+  'shop.locale': 'Sprache, Datum und Zahlen',
   'setup.loyalty': 'Treuepunkte (ein Punkt pro ausgegebener Einheit)',
   'setup.owner': 'Inhaberin / Inhaber',
   'setup.ownerHint': 'Die PIN der Inhaberin / des Inhabers öffnet das Büro: Berichte, Exporte, Zusammenführen und Löschen von Kunden, Personal.',

@@ -209,7 +209,7 @@ export const en = {
   'setup.shop': 'The shop',
   'setup.shopName': 'Shop name',
   'shop.currency': 'Currency',
-  'shop.locale': 'Dates and numbers',
+  'shop.locale': 'Language, dates and numbers',
   'setup.loyalty': 'Loyalty points (a point per unit spent)',
   'setup.owner': 'The owner',
   'setup.ownerHint': 'The owner\'s PIN opens the back office: reports, exports, merging and erasing customers, staff.',
