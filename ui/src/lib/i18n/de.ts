@@ -4,6 +4,7 @@
 import type { Catalogue } from './en';
 
 export const de: Catalogue = {
+  'language.name': 'Deutsch',
   'common.cancel': 'Abbrechen',
 
   // dates and little phrases (lib/format.ts)

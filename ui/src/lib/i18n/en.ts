@@ -15,6 +15,8 @@ export interface Plural {
 }
 
 export const en = {
+  /** The language's own name, as its speakers write it (the settings picker shows it). */
+  'language.name': 'English',
   // common
   'common.cancel': 'Cancel',
 

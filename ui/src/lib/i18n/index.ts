@@ -1,23 +1,23 @@
-//! The UI's words: `t(key, params?)` looks a key up in the current
-//! language's catalogue (en.ts is the source, every other language is one
-//! file typed against it), fills `{name}` holes and picks plural forms with
-//! Intl.PluralRules. Which language is current: the shop's locale, unless
-//! this till's settings say otherwise. This module owns words only; how
-//! dates, money and numbers look stays with lib/format.ts (the shop's locale).
-//! Text that comes from Rust (ApiError.message, prompt and offer reasons)
-//! is shown as it arrives.
+// The UI's words: `t(key, params?)` looks a key up in the current
+// language's catalogue (en.ts is the source, every other language is one
+// file typed against it), fills `{name}` holes and picks plural forms with
+// Intl.PluralRules. Which language is current: the shop's locale, unless
+// this till's settings say otherwise. This module owns words only; how
+// dates, money and numbers look stays with lib/format.ts (the shop's locale).
+// Text that comes from Rust (ApiError.message, prompt and offer reasons)
+// is shown as it arrives.
 
 import { en, type Catalogue, type Plural } from './en';
 import { de } from './de';
-import { lang, type LanguageCode } from './state.svelte';
+import { lang } from './state.svelte';
 
-export type { Catalogue, Plural, LanguageCode };
+export type { Catalogue, Plural };
 
-/** Every language the UI speaks. Adding one: a catalogue file and a line here. */
-export const CATALOGUES: Record<LanguageCode, Catalogue> = { en, de };
+/** Every language the UI speaks. Adding one: a catalogue file and its line here. */
+export const CATALOGUES = { en, de } satisfies Record<string, Catalogue>;
 
-/** Each language's own name, as its speakers write it (for the settings picker). */
-export const LANGUAGE_NAMES: Record<LanguageCode, string> = { en: 'English', de: 'Deutsch' };
+/** A language with a catalogue ("en", "de"). */
+export type LanguageCode = keyof typeof CATALOGUES;
 
 export const LANGUAGES = Object.keys(CATALOGUES) as LanguageCode[];
 

@@ -2,8 +2,7 @@
 // template re-runs when it changes, so switching redraws at once. Kept in a
 // `.svelte.ts` module (runes need one); index.ts is the public face.
 
-/** A language with a catalogue (index.ts lists them). */
-export type LanguageCode = 'en' | 'de';
+import type { LanguageCode } from './index';
 
 export const lang = $state<{ shop: LanguageCode; till: LanguageCode | 'shop' }>({
   /** Follows the shop's locale (its settings; "de-DE" speaks German). */
