@@ -631,4 +631,8 @@ export const de: Catalogue = {
   'format.byOther': 'anders bezahlt',
 
 
+
+  // key names printed on keyboards
+  'key.delete': 'Entf',
+
 };

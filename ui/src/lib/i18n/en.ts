@@ -644,6 +644,10 @@ export const en = {
   'format.byOther': 'by other',
 
 
+
+  // key names printed on keyboards
+  'key.delete': 'Del',
+
 } as const satisfies Record<string, string | Plural>;
 
 /** The shape every language's catalogue has: en's keys, strings or plurals. */
