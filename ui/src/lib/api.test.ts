@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 const invoke = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...a: unknown[]) => invoke(...a) }));
 
-import { attachCard, findCustomers, lookupCard, toApiError } from './api';
+import { attachCard, errorTitle, findCustomers, lookupCard, toApiError } from './api';
+import { setShopLocale } from './i18n';
 
 beforeEach(() => {
   (globalThis as Record<string, unknown>).window = { __TAURI_INTERNALS__: {} };
@@ -39,6 +40,14 @@ describe('api', () => {
     expect(toApiError({ code: 'weird', message: 'x' }).code).toBe('internal');
     expect(toApiError(undefined).code).toBe('internal');
     expect(toApiError('{"code":"busy","message":"Try again"}')).toEqual({ code: 'busy', message: 'Try again' });
+  });
+
+  it('titles a code without a message from the catalogue, in the till language', () => {
+    setShopLocale('en-US');
+    expect(toApiError({ code: 'disk_full', message: '' })).toEqual({ code: 'disk_full', message: 'The disk is full' });
+    setShopLocale('de-DE');
+    expect(errorTitle('wrong_pin')).toBe('Falsche PIN');
+    setShopLocale('en-US');
   });
 
   it('fails cleanly outside the Tauri shell', async () => {

@@ -2,6 +2,7 @@
 // typed functions below; every failure arrives as an ApiError.
 
 import { invoke } from '@tauri-apps/api/core';
+import { t, type PlainKey } from './i18n';
 import type { ApiError } from '../bindings/ApiError';
 import type { ErrorCode } from '../bindings/ErrorCode';
 import type { StoreInfo } from '../bindings/StoreInfo';
@@ -49,24 +50,30 @@ import type { ErasureReport } from '../bindings/ErasureReport';
 
 export type { ApiError, ErrorCode };
 
-// Every code, checked against the generated type: a code added in Rust
-// fails the UI's type check until it is listed here.
-const CODE_SET: Record<ErrorCode, true> = {
-  invalid_input: true,
-  bad_check_digit: true,
-  unknown_card: true,
-  card_taken: true,
-  card_retired: true,
-  not_found: true,
-  busy: true,
-  corrupt: true,
-  disk_full: true,
-  wrong_pin: true,
-  locked_out: true,
-  owner_only: true,
-  internal: true,
+// Every code with the UI's own title for it (from the catalogue), checked
+// against the generated type: a code added in Rust fails the UI's type
+// check until it is listed here.
+const CODE_SET: Record<ErrorCode, PlainKey> = {
+  invalid_input: 'error.invalid_input',
+  bad_check_digit: 'error.bad_check_digit',
+  unknown_card: 'error.unknown_card',
+  card_taken: 'error.card_taken',
+  card_retired: 'error.card_retired',
+  not_found: 'error.not_found',
+  busy: 'error.busy',
+  corrupt: 'error.corrupt',
+  disk_full: 'error.disk_full',
+  wrong_pin: 'error.wrong_pin',
+  locked_out: 'error.locked_out',
+  owner_only: 'error.owner_only',
+  internal: 'error.internal',
 };
 const CODES = Object.keys(CODE_SET) as ErrorCode[];
+
+/** The UI's own short title for an error code, in the till's language (the message itself comes from Rust). */
+export function errorTitle(code: ErrorCode): string {
+  return t(CODE_SET[code] ?? 'error.internal');
+}
 
 export function isApiError(e: unknown): e is ApiError {
   return (
@@ -79,19 +86,20 @@ export function isApiError(e: unknown): e is ApiError {
 
 /** Turns anything thrown by invoke (or by the bridge itself) into an ApiError. */
 export function toApiError(e: unknown): ApiError {
-  if (isApiError(e)) return { code: e.code, message: e.message };
+  // A code with no message (a bare `{code}` from the shell) reads as its title.
+  if (isApiError(e)) return { code: e.code, message: e.message || errorTitle(e.code) };
   if (typeof e === 'string') {
     // A command may reject with a JSON-encoded ApiError or a bare message.
     try {
       const parsed: unknown = JSON.parse(e);
-      if (isApiError(parsed)) return { code: parsed.code, message: parsed.message };
+      if (isApiError(parsed)) return { code: parsed.code, message: parsed.message || errorTitle(parsed.code) };
     } catch {
       // not JSON
     }
-    return { code: 'internal', message: e || 'Something went wrong.' };
+    return { code: 'internal', message: e || t('error.generic') };
   }
-  if (e instanceof Error) return { code: 'internal', message: e.message || 'Something went wrong.' };
-  return { code: 'internal', message: 'Something went wrong.' };
+  if (e instanceof Error) return { code: 'internal', message: e.message || t('error.generic') };
+  return { code: 'internal', message: t('error.generic') };
 }
 
 /** True when the page runs inside the Tauri shell (false in a plain browser). */
@@ -101,7 +109,7 @@ export function inTauri(): boolean {
 
 async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
   if (!inTauri()) {
-    throw { code: 'internal', message: 'Not connected to the Regulars app (no backend).' } satisfies ApiError;
+    throw { code: 'internal', message: t('error.noBackend') } satisfies ApiError;
   }
   try {
     return await invoke<T>(cmd, args);

@@ -8,6 +8,7 @@
 // worth. The server recomputes everything when the sale completes (and takes
 // catalogue prices), so these figures are what the cashier sees meanwhile.
 
+import { t } from './i18n';
 import type { DraftLine } from '../bindings/DraftLine';
 import type { PaymentMethod } from '../bindings/PaymentMethod';
 import type { SaleDraft } from '../bindings/SaleDraft';
@@ -93,8 +94,8 @@ export function cleanQuantity(q: number): number {
 }
 
 function checkQuantity(q: number): number {
-  if (!Number.isFinite(q) || q <= 0) throw new BasketError('The quantity must be more than zero.');
-  if (q > MAX_QUANTITY) throw new BasketError(`The quantity cannot be more than ${MAX_QUANTITY.toLocaleString('en-US')}.`);
+  if (!Number.isFinite(q) || q <= 0) throw new BasketError(t('basket.err.quantityZero'));
+  if (q > MAX_QUANTITY) throw new BasketError(t('basket.err.quantityMax', { max: MAX_QUANTITY.toLocaleString('en-US') }));
   return cleanQuantity(q);
 }
 
@@ -134,7 +135,7 @@ export function addLine(lines: readonly BasketLine[], draft: DraftLine, times = 
     }
   }
   if (lines.length >= MAX_LINES) {
-    throw new BasketError(`A sale can have at most ${MAX_LINES} lines. Complete this one and start another.`);
+    throw new BasketError(t('basket.err.maxLines', { max: MAX_LINES }));
   }
   const line: BasketLine = {
     key: newKey(),
@@ -149,7 +150,7 @@ export function addLine(lines: readonly BasketLine[], draft: DraftLine, times = 
 
 function replace(lines: readonly BasketLine[], index: number, f: (l: BasketLine) => BasketLine): BasketLine[] {
   const l = lines[index];
-  if (!l) throw new BasketError('That line is no longer in the sale.');
+  if (!l) throw new BasketError(t('basket.err.lineGone'));
   const next = lines.slice();
   next[index] = f(l);
   return next;
@@ -166,17 +167,17 @@ export function setQuantity(lines: readonly BasketLine[], index: number, quantit
  */
 export function stepQuantity(lines: readonly BasketLine[], index: number, delta: 1 | -1): BasketLine[] {
   const l = lines[index];
-  if (!l) throw new BasketError('That line is no longer in the sale.');
+  if (!l) throw new BasketError(t('basket.err.lineGone'));
   const q = cleanQuantity(l.quantity + delta);
   if (q <= 0 || (delta < 0 && q < 1 && Number.isInteger(l.quantity))) {
-    throw new BasketError('That is the last one: use Void line (Delete) to take it off.');
+    throw new BasketError(t('basket.err.lastOne'));
   }
   return setQuantity(lines, index, q);
 }
 
 export function voidLine(lines: readonly BasketLine[], index: number): { lines: BasketLine[]; removed: BasketLine } {
   const removed = lines[index];
-  if (!removed) throw new BasketError('That line is no longer in the sale.');
+  if (!removed) throw new BasketError(t('basket.err.lineGone'));
   return { lines: lines.filter((_, i) => i !== index), removed };
 }
 
@@ -191,12 +192,12 @@ export function setDiscount(lines: readonly BasketLine[], index: number, discoun
   return replace(lines, index, (l) => {
     const gross = Math.abs(grossCents(l.quantity, l.unit_price_cents));
     if (discount.kind === 'amount') {
-      if (!Number.isInteger(discount.cents) || discount.cents < 0) throw new BasketError('A discount cannot be negative.');
-      if (discount.cents > gross) throw new BasketError('The discount is more than the line is worth.');
+      if (!Number.isInteger(discount.cents) || discount.cents < 0) throw new BasketError(t('basket.err.discountNegative'));
+      if (discount.cents > gross) throw new BasketError(t('basket.err.discountTooBig'));
       if (discount.cents === 0) return { ...l, discount: NO_DISCOUNT };
     } else if (discount.kind === 'percent') {
       if (!Number.isFinite(discount.percent) || discount.percent < 0 || discount.percent > 100) {
-        throw new BasketError('A percentage discount must be between 0 and 100.');
+        throw new BasketError(t('basket.err.percent'));
       }
       if (discount.percent === 0) return { ...l, discount: NO_DISCOUNT };
     }

@@ -2,6 +2,7 @@
 // who it is for, how they pay, and the sale just completed. One instance
 // lives in App.svelte and is shared with the basket panel.
 
+import { t } from './i18n';
 import type { DraftLine } from '../bindings/DraftLine';
 import type { PaymentMethod } from '../bindings/PaymentMethod';
 import type { Profile } from '../bindings/Profile';
@@ -57,7 +58,7 @@ export class CurrentSale {
   selectedIndex = $derived(this.lines.findIndex((l) => l.key === this.selectedKey));
 
   private editable(): void {
-    if (this.completing) throw new BasketError('Completing the sale… scan that again in a moment.');
+    if (this.completing) throw new BasketError(t('basket.err.completingScan'));
   }
 
   /**
@@ -93,7 +94,7 @@ export class CurrentSale {
 
   private at(index: number | undefined): number {
     const i = index ?? this.selectedIndex;
-    if (i < 0 || i >= this.lines.length) throw new BasketError('Select a line first.');
+    if (i < 0 || i >= this.lines.length) throw new BasketError(t('basket.err.selectLine'));
     return i;
   }
 
@@ -158,8 +159,8 @@ export class CurrentSale {
    * is kept as it was).
    */
   async complete(): Promise<Sale> {
-    if (this.completing) throw new BasketError('Completing the sale already…');
-    if (!this.lines.length) throw new BasketError('Nothing to sell yet: scan an item first.');
+    if (this.completing) throw new BasketError(t('basket.err.completing'));
+    if (!this.lines.length) throw new BasketError(t('till.nothingToSell'));
     this.completing = true;
     try {
       const sale = await completeSale(toSaleDraft(this.lines, this.customer?.id ?? null, this.payment));

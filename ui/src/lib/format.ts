@@ -1,4 +1,10 @@
 // Money, dates and little phrases, formatted with Intl for the till's locale.
+// The words in the phrases come from the catalogue (lib/i18n). Money and
+// numbers always follow the shop's locale; dates, whose month names and
+// "3 days ago" are words, follow it too unless this till speaks another
+// language (then that language's own style: see i18n `textLocale`).
+
+import { t, textLocale } from './i18n';
 
 /** The currency until the store says which (the shop's setting). */
 export const CURRENCY = 'USD';
@@ -44,6 +50,16 @@ export function configureFormat(
 }
 
 const FORMAT_KEY = 'regulars.format';
+
+/** The shop's locale as this till last saw it (null on a till's first start). */
+export function rememberedLocale(): string | null {
+  try {
+    const [locale] = (globalThis.localStorage?.getItem(FORMAT_KEY) ?? '').split('|');
+    return locale ? safeLocale(locale) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The locale and currency this till used last time, if it remembers them. */
 function remembered(): void {
@@ -98,8 +114,8 @@ export function dayDiff(d: Date, now: Date): number {
 }
 
 /** "today", "yesterday", "3 days ago", "3 weeks ago", "in 2 days", "2 years ago". */
-export function relativeDate(iso: string | null, now = new Date(), locale = defaultLocale()): string {
-  if (!iso) return 'never';
+export function relativeDate(iso: string | null, now = new Date(), locale = textLocale(defaultLocale())): string {
+  if (!iso) return t('format.never');
   const d = parseIso(iso);
   if (!d) return iso;
   const days = dayDiff(d, now);
@@ -115,8 +131,8 @@ export function relativeDate(iso: string | null, now = new Date(), locale = defa
   return rtf.format(sign * Math.round(abs / 365.25), 'year');
 }
 
-/** "5 Mar 2024" style, in the till's locale. */
-export function shortDate(iso: string | null, locale = defaultLocale()): string {
+/** "5 Mar 2024" style, in the till's locale (its words in the till's language). */
+export function shortDate(iso: string | null, locale = textLocale(defaultLocale())): string {
   if (!iso) return '—';
   const d = parseIso(iso);
   if (!d) return iso;
@@ -124,22 +140,18 @@ export function shortDate(iso: string | null, locale = defaultLocale()): string 
 }
 
 /** "March 2021" style. */
-export function monthYear(iso: string | null, locale = defaultLocale()): string {
+export function monthYear(iso: string | null, locale = textLocale(defaultLocale())): string {
   if (!iso) return '—';
   const d = parseIso(iso);
   if (!d) return iso;
   return d.toLocaleDateString(locale, { month: 'long', year: 'numeric' });
 }
 
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** "12 visits · last 3 days ago", or "no visits yet". */
-export function visitsLine(visits: number, lastVisit: string | null, now = new Date(), locale = defaultLocale()): string {
-  if (visits === 0) return 'no visits yet';
-  const v = plural(visits, 'visit');
-  return lastVisit ? `${v} · last ${relativeDate(lastVisit, now, locale)}` : v;
+export function visitsLine(visits: number, lastVisit: string | null, now = new Date(), locale = textLocale(defaultLocale())): string {
+  if (visits === 0) return t('format.noVisits');
+  const v = t('format.visits', { n: visits });
+  return lastVisit ? t('format.visitsLast', { visits: v, when: relativeDate(lastVisit, now, locale) }) : v;
 }
 
 export type FollowUpState = 'due' | 'soon' | 'later' | 'none';
@@ -175,8 +187,8 @@ export function count(n: number, locale = defaultLocale()): string {
   return new Intl.NumberFormat(locale).format(n);
 }
 
-/** "9:05 AM" / "09:05" style time of day, in the till's locale. */
-export function timeOfDay(iso: string, locale = defaultLocale()): string {
+/** "9:05 AM" / "09:05" style time of day, in the till's locale (or language, when a till speaks another). */
+export function timeOfDay(iso: string, locale = textLocale(defaultLocale())): string {
   const d = parseIso(iso);
   if (!d) return iso;
   return d.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
@@ -188,7 +200,12 @@ export function isToday(iso: string, now = new Date()): boolean {
   return d !== null && dayDiff(d, now) === 0;
 }
 
+/** How a sale was paid, as a phrase ("by cash" / "bar"). */
+export function paidPhrase(m: 'cash' | 'card' | 'other'): string {
+  return m === 'cash' ? t('format.byCash') : m === 'card' ? t('format.byCard') : t('format.byOther');
+}
+
 /** What a payment method is called at the till. */
 export function paymentName(m: 'cash' | 'card' | 'other'): string {
-  return m === 'cash' ? 'Cash' : m === 'card' ? 'Card' : 'Other';
+  return m === 'cash' ? t('format.cash') : m === 'card' ? t('format.card') : t('format.other');
 }

@@ -3,34 +3,36 @@
 
 import type { ImportReport } from '../bindings/ImportReport';
 import type { Progress } from '../bindings/Progress';
-import { count, plural } from './format';
+import { count } from './format';
+import { t } from './i18n';
 
 /** The mapping select's values ("file" means a TOML mapping file typed in another field). */
 export type MappingChoice = 'customers' | 'generic' | 'completejourney' | 'file';
 
-export const MAPPING_CHOICES: readonly { value: MappingChoice; label: string; hint: string; placeholder: string }[] = [
+/** The mapping choices, worded in the till's language (call it where it is shown, so it follows a switch). */
+export const mappingChoices = (): readonly { value: MappingChoice; label: string; hint: string; placeholder: string }[] => [
   {
     value: 'customers',
-    label: 'Customers list',
-    hint: 'Columns external_ref, given_name, family_name, phone, email, card.',
+    label: t('import.mapCustomers'),
+    hint: t('import.mapCustomersHint'),
     placeholder: '/home/shop/exports/customers.csv',
   },
   {
     value: 'generic',
-    label: 'Generic (Regulars column names)',
-    hint: 'Customers, products and sales files whose headers use Regulars’ own names.',
+    label: t('import.mapGeneric'),
+    hint: t('import.mapGenericHint'),
     placeholder: '/home/shop/exports/customers.csv\n/home/shop/exports/products.csv\n/home/shop/exports/sales.csv',
   },
   {
     value: 'completejourney',
-    label: 'Complete Journey folder',
-    hint: 'The folder holding the data set’s .csv.gz files (one path).',
+    label: t('import.mapCj'),
+    hint: t('import.mapCjHint'),
     placeholder: '/home/shop/datasets/completejourney',
   },
   {
     value: 'file',
-    label: 'Mapping file…',
-    hint: 'A TOML mapping for your old POS (see assets/mappings/ for Square, Shopify, Loyverse).',
+    label: t('import.mapFile'),
+    hint: t('import.mapFileHint'),
     placeholder: '/home/shop/exports/customers.csv\n/home/shop/exports/items.csv',
   },
 ];
@@ -58,15 +60,15 @@ export function importRequest(
   if (paths.length === 0) {
     return {
       ok: false,
-      problem: choice === 'completejourney' ? 'Type the path of the Complete Journey folder.' : 'Type the path of at least one file.',
+      problem: choice === 'completejourney' ? t('import.needCjPath') : t('import.needPath'),
     };
   }
   if (choice === 'completejourney' && paths.length > 1) {
-    return { ok: false, problem: 'The Complete Journey is read from one folder: type just its path.' };
+    return { ok: false, problem: t('import.oneCjPath') };
   }
   if (choice === 'file') {
     const m = mappingFile.trim();
-    if (!m) return { ok: false, problem: 'Type the path of the mapping file (.toml).' };
+    if (!m) return { ok: false, problem: t('import.needMappingPath') };
     return { ok: true, request: { paths, mapping: m } };
   }
   return { ok: true, request: { paths, mapping: choice } };
@@ -74,20 +76,20 @@ export function importRequest(
 
 /** Time left in human terms ("about 3 minutes left"). */
 export function formatEta(secs: number | null | undefined): string {
-  if (secs === null || secs === undefined || !Number.isFinite(secs) || secs < 0) return 'working out the time left…';
-  if (secs < 5) return 'a few seconds left';
-  if (secs < 60) return `about ${Math.max(5, Math.round(secs / 5) * 5)} seconds left`;
+  if (secs === null || secs === undefined || !Number.isFinite(secs) || secs < 0) return t('import.etaUnknown');
+  if (secs < 5) return t('import.etaFewSeconds');
+  if (secs < 60) return t('import.etaSeconds', { n: Math.max(5, Math.round(secs / 5) * 5) });
   const minutes = Math.round(secs / 60);
-  if (minutes < 60) return `about ${plural(minutes, 'minute')} left`;
+  if (minutes < 60) return t('import.etaAbout', { left: t('plural.minute', { n: minutes }) });
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
-  return m === 0 ? `about ${plural(h, 'hour')} left` : `about ${h} h ${String(m).padStart(2, '0')} min left`;
+  return m === 0 ? t('import.etaAbout', { left: t('plural.hour', { n: h }) }) : t('import.etaHoursMinutes', { h, m: String(m).padStart(2, '0') });
 }
 
 /** Rows per second, rounded ("12,345 rows/s"). */
 export function formatRate(rowsPerSec: number, locale?: string): string {
   const r = Number.isFinite(rowsPerSec) && rowsPerSec > 0 ? Math.round(rowsPerSec) : 0;
-  return `${count(r, locale)} rows/s`;
+  return t('import.rate', { rate: count(r, locale) });
 }
 
 /** Share done, 0..1: rows over the estimated total, else bytes; null while nothing tells. */
@@ -103,9 +105,9 @@ export function progressFraction(p: Progress | null): number | null {
 /** "1,200 of about 5,000 rows" (or just "1,200 rows" before the total is known). */
 export function progressRows(p: Progress, locale?: string): string {
   const done = count(p.rows_done, locale);
-  if (p.rows_total_estimate === null) return `${done} ${p.rows_done === 1 ? 'row' : 'rows'}`;
+  if (p.rows_total_estimate === null) return t('import.rows', { n: p.rows_done, count: done });
   const total = Math.max(p.rows_total_estimate, p.rows_done);
-  return `${done} of about ${count(total, locale)} rows`;
+  return t('import.rowsOfAbout', { done, total: count(total, locale) });
 }
 
 /** The last part of a path (either separator), for compact display. */
@@ -118,31 +120,32 @@ export function baseName(path: string): string {
 /** The report's one-line verdict. */
 export function reportHeadline(r: ImportReport, locale?: string): string {
   const n = (x: number) => count(x, locale);
-  const rows = `${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'} read`;
+  const rows = t('import.rows', { n: r.rows, count: n(r.rows) });
+  const counts = { imported: n(r.imported), present: n(r.skipped_existing), rejected: n(r.rejected) };
   if (r.dry_run) {
-    const early = r.cancelled ? ' (stopped early)' : '';
-    return `Checked ${n(r.rows)} ${r.rows === 1 ? 'row' : 'rows'}${early}: ${n(r.imported)} would be imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
+    const early = r.cancelled ? t('import.stoppedEarly') : '';
+    return t('import.checkedHeadline', { rows, early, ...counts });
   }
-  const verb = r.cancelled ? 'Import cancelled' : 'Import finished';
-  return `${verb}: ${rows}; ${n(r.imported)} imported, ${n(r.skipped_existing)} already present, ${n(r.rejected)} rejected.`;
+  const verb = r.cancelled ? t('import.cancelledVerb') : t('import.finishedVerb');
+  return t('import.headline', { verb, rows, ...counts });
 }
 
 /** What was added ("3 customers, 10 products, 2 sales with 7 lines"), empty when nothing was. */
 export function createdLine(r: ImportReport, locale?: string): string {
-  const n = (x: number, one: string, many = `${one}s`) => `${count(x, locale)} ${x === 1 ? one : many}`;
+  const c = (x: number) => ({ n: x, count: count(x, locale) });
   const parts: string[] = [];
-  if (r.customers_created) parts.push(n(r.customers_created, 'customer'));
-  if (r.products_created) parts.push(n(r.products_created, 'product'));
-  if (r.sales_created) parts.push(`${n(r.sales_created, 'sale')} with ${n(r.lines_imported, 'line')}`);
-  if (r.attributes_set) parts.push(n(r.attributes_set, 'customer attribute'));
-  if (r.campaign_rows) parts.push(n(r.campaign_rows, 'campaign row'));
+  if (r.customers_created) parts.push(t('import.customers', c(r.customers_created)));
+  if (r.products_created) parts.push(t('import.products', c(r.products_created)));
+  if (r.sales_created) parts.push(t('import.salesWith', { sales: t('import.sales', c(r.sales_created)), lines: t('import.lines', c(r.lines_imported)) }));
+  if (r.attributes_set) parts.push(t('import.attributes', c(r.attributes_set)));
+  if (r.campaign_rows) parts.push(t('import.campaignRows', c(r.campaign_rows)));
   return parts.join(', ');
 }
 
 /** Seconds an import took, compactly ("0.4 s", "12 s", "3 min 05 s"). */
 export function formatSeconds(secs: number): string {
   if (!Number.isFinite(secs) || secs < 0) return '';
-  if (secs < 0.1) return 'under 0.1 s';
+  if (secs < 0.1) return t('import.underTenth');
   if (secs < 10) return `${secs.toFixed(1)} s`;
   if (secs < 60) return `${Math.round(secs)} s`;
   const total = Math.round(secs);

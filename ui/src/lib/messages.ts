@@ -1,5 +1,7 @@
 // What the till says in its message strip (`[data-testid=scan-message]`).
 
+import { t } from './i18n';
+
 export interface Message {
   kind: 'info' | 'error' | 'ok';
   text: string;
@@ -9,7 +11,7 @@ export interface Message {
 }
 
 /** The message of anything thrown (ApiError, BasketError, Error). */
-export function errorText(e: unknown, fallback = 'Something went wrong.'): string {
+export function errorText(e: unknown, fallback = t('error.generic')): string {
   if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string') {
     return (e as { message: string }).message || fallback;
   }

@@ -2,6 +2,7 @@
 // Pure, so it is unit-tested; `today` is passed in.
 
 import { isoDay } from './format';
+import { t } from './i18n';
 
 export type PeriodKind = 'last7' | 'last30' | 'this_month' | 'last_month' | 'custom';
 
@@ -35,7 +36,7 @@ export function periodRange(kind: Exclude<PeriodKind, 'custom'>, today: Date): P
 
 /** Change against the previous period as a signed percentage text ("+12%", "−5%", "new"). */
 export function change(now: number, before: number): string {
-  if (before === 0) return now === 0 ? '±0%' : 'new';
+  if (before === 0) return now === 0 ? '±0%' : t('overview.changeNew');
   const pct = Math.round(((now - before) / before) * 100);
   if (pct === 0) return '±0%';
   return pct > 0 ? `+${pct}%` : `−${Math.abs(pct)}%`;

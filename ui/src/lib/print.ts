@@ -2,6 +2,7 @@
 // loaded into a hidden iframe and that frame is printed (the till's own page
 // and its print rules stay out of it).
 
+import { t } from './i18n';
 import { receiptHtml } from './api';
 
 declare global {
@@ -26,7 +27,7 @@ export function printHtml(html: string): Promise<void> {
     const frame = document.createElement('iframe');
     frame.setAttribute('aria-hidden', 'true');
     frame.tabIndex = -1;
-    frame.title = 'Receipt';
+    frame.title = t('print.receipt');
     // Off screen but laid out (a zero-sized frame can print blank).
     frame.style.cssText = 'position:fixed;left:-10000px;top:0;width:480px;height:800px;border:0;';
     frame.addEventListener(
@@ -34,7 +35,7 @@ export function printHtml(html: string): Promise<void> {
       () => {
         try {
           const w = frame.contentWindow;
-          if (!w) throw new Error('The receipt could not be prepared for printing.');
+          if (!w) throw new Error(t('print.failed'));
           w.focus();
           w.print();
           resolve();

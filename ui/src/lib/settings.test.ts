@@ -16,6 +16,13 @@ describe('parseSettings', () => {
     expect(s.scanner).toEqual({ maxGapMs: 80, terminator: 'Tab', prefix: ']E0', suffix: '' });
     expect(parseSettings(JSON.stringify({ scanner: { maxGapMs: 2 } })).scanner.maxGapMs).toBe(10);
   });
+  it('keeps a known language and falls back to the shop\'s for anything else', () => {
+    expect(parseSettings(JSON.stringify({ language: 'de' })).language).toBe('de');
+    expect(parseSettings(JSON.stringify({ language: 'en' })).language).toBe('en');
+    expect(parseSettings(JSON.stringify({ language: 'xx' })).language).toBe('shop');
+    expect(parseSettings(JSON.stringify({ language: 7 })).language).toBe('shop');
+    expect(parseSettings(null).language).toBe('shop');
+  });
 });
 
 describe('scannerOptions', () => {

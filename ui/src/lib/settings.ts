@@ -1,20 +1,24 @@
-// This till's own preferences: display (large text, high contrast) and how
-// its barcode scanner talks. They belong to the device, not the shop (two
+// This till's own preferences: display (large text, high contrast), the
+// language it speaks (the shop's, or its own) and how its barcode scanner talks. They belong to the device, not the shop (two
 // tills can have different scanners), so they live in the window's local
 // storage, not in the shared store. Parsing is defensive: anything missing
 // or malformed falls back to the default, so a bad value never breaks the till.
 
 import { DEFAULT_SCANNER_OPTIONS, type ScannerOptions } from './scanner';
+import { LANGUAGES, type LanguageCode } from './i18n';
 
 export interface TillSettings {
   largeText: boolean;
   highContrast: boolean;
+  /** 'shop' follows the shop's locale; a language code overrides it on this till. */
+  language: LanguageCode | 'shop';
   scanner: Pick<ScannerOptions, 'maxGapMs' | 'terminator' | 'prefix' | 'suffix'>;
 }
 
 export const DEFAULT_SETTINGS: TillSettings = {
   largeText: false,
   highContrast: false,
+  language: 'shop',
   scanner: {
     maxGapMs: DEFAULT_SCANNER_OPTIONS.maxGapMs,
     terminator: DEFAULT_SCANNER_OPTIONS.terminator,
@@ -45,6 +49,7 @@ export function parseSettings(raw: string | null): TillSettings {
   return {
     largeText: v.largeText === true,
     highContrast: v.highContrast === true,
+    language: (LANGUAGES as unknown[]).includes(v.language) ? (v.language as LanguageCode) : 'shop',
     scanner: {
       maxGapMs: Number.isFinite(gap) ? Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, Math.round(gap))) : d.scanner.maxGapMs,
       terminator: sc.terminator === 'Tab' ? 'Tab' : 'Enter',

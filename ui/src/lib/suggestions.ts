@@ -2,6 +2,7 @@
 // (the product ids on the sale), which offers still need a `shown` record,
 // what the cashier already acted on, and the Alt+1..3 shortcut.
 
+import { t, type PlainKey } from './i18n';
 import type { Offer } from '../bindings/Offer';
 import type { OfferKind } from '../bindings/OfferKind';
 import type { PromptKind } from '../bindings/PromptKind';
@@ -52,31 +53,31 @@ export function promptShortcut(e: Pick<KeyboardEvent, 'altKey' | 'ctrlKey' | 'me
   return n < MAX_PROMPTS ? n : null;
 }
 
-const PROMPT_LABELS: Record<PromptKind, string> = {
-  note_due: 'Note',
-  follow_up: 'Follow up',
-  birthday: 'Birthday',
-  anniversary: 'Anniversary',
-  welcome_back: 'Welcome back',
-  milestone: 'Milestone',
-  reward_near: 'Points',
-  usual: 'Usual',
+const PROMPT_LABELS: Record<PromptKind, PlainKey> = {
+  note_due: 'suggest.kind.note_due',
+  follow_up: 'suggest.kind.follow_up',
+  birthday: 'suggest.kind.birthday',
+  anniversary: 'suggest.kind.anniversary',
+  welcome_back: 'suggest.kind.welcome_back',
+  milestone: 'suggest.kind.milestone',
+  reward_near: 'suggest.kind.reward_near',
+  usual: 'suggest.kind.usual',
 };
 
-const OFFER_LABELS: Record<OfferKind, string> = {
-  reward: 'Reward',
-  campaign: 'Offer',
-  replenish: 'Due again',
-  discovery: 'Try',
+const OFFER_LABELS: Record<OfferKind, PlainKey> = {
+  reward: 'suggest.kind.reward',
+  campaign: 'suggest.kind.campaign',
+  replenish: 'suggest.kind.replenish',
+  discovery: 'suggest.kind.discovery',
 };
 
-export const promptLabel = (k: PromptKind): string => PROMPT_LABELS[k] ?? k;
-export const offerLabel = (k: OfferKind): string => OFFER_LABELS[k] ?? k;
+export const promptLabel = (k: PromptKind): string => (PROMPT_LABELS[k] ? t(PROMPT_LABELS[k]) : k);
+export const offerLabel = (k: OfferKind): string => (OFFER_LABELS[k] ? t(OFFER_LABELS[k]) : k);
 
 /** What the accept button says: a line to add (spending points for a reward), or just Accept when it has none. */
 export function acceptLabel(o: Pick<Offer, 'line' | 'points_cost'>): string {
-  if (!o.line) return 'Accept';
-  return o.points_cost > 0 ? 'Redeem & add' : 'Add to sale';
+  if (!o.line) return t('suggest.accept');
+  return o.points_cost > 0 ? t('suggest.redeemAdd') : t('suggest.addToSale');
 }
 
 /**
