@@ -132,6 +132,9 @@ pub(crate) fn stamp_local_fields(
     Ok(())
 }
 
+/// seq, change id, entity, entity id, op, payload, clock stamp.
+type OutboxRow = (i64, String, String, String, String, String, Option<String>);
+
 /// What applying a pulled page did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageReport {
@@ -154,7 +157,7 @@ impl Store {
     pub fn push_batch(&mut self, limit: usize) -> Result<Vec<Change>> {
         let device = self.device().as_uuid();
         let tx = self.write()?;
-        let rows: Vec<(i64, String, String, String, String, String, Option<String>)> = tx
+        let rows: Vec<OutboxRow> = tx
             .prepare_cached(
                 "SELECT seq, change_id, entity, entity_id, op, payload, hlc FROM outbox
                  WHERE sent_at IS NULL AND rejected IS NULL ORDER BY seq LIMIT ?1",
