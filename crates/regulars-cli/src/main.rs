@@ -8,6 +8,7 @@ mod protect_cmd;
 mod review;
 mod stress;
 mod suggest;
+mod sync_cmd;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,6 +43,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Enrolls this till with a central server, using the one-time code
+    /// from `regulars-server enroll --store NAME`.
+    Enroll {
+        /// The server, e.g. http://127.0.0.1:7878 or https://sync.example.com
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        /// What the owner calls this till.
+        #[arg(long, default_value = "Till")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pushes this till's changes and pulls the others' (once, or `--every`
+    /// N seconds).
+    Sync {
+        #[arg(long)]
+        every: Option<u64>,
+        /// With --every: stop after this many rounds (0 = never).
+        #[arg(long, default_value_t = 0)]
+        rounds: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where this till stands with the server.
+    SyncStatus {
+        #[arg(long)]
+        json: bool,
+    },
     /// Fill an empty store with the deterministic demo shop.
     Demo {
         #[arg(long, default_value_t = 2_000)]
@@ -316,6 +347,18 @@ fn open(db: &Path) -> Result<Regulars> {
 fn run(cli: Cli) -> Result<()> {
     let logs = log_dir(&cli);
     match cli.cmd {
+        Cmd::Enroll {
+            server,
+            code,
+            name,
+            json,
+        } => sync_cmd::enroll(&cli.db, &server, &code, &name, json)?,
+        Cmd::Sync {
+            every,
+            rounds,
+            json,
+        } => sync_cmd::sync(&cli.db, every, rounds, json)?,
+        Cmd::SyncStatus { json } => sync_cmd::status(&cli.db, json)?,
         Cmd::Diagnostics { json } => {
             let r = open(&cli.db)?;
             let d = r.diagnostics(Some(&logs))?;
