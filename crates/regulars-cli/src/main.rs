@@ -306,6 +306,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 30)]
         lines: usize,
     },
+    /// Sync with a real server on 127.0.0.1: push of this store's backlog,
+    /// bootstrap of a new till, and sale-to-other-till latency (enrolls
+    /// --db and adds sales: use a copy).
+    Sync {
+        #[arg(long, default_value_t = 50)]
+        sales: usize,
+    },
     /// PIN unlock time with the production Argon2 cost (scratch store).
     Pin {
         #[arg(long, default_value_t = 20)]
@@ -545,6 +552,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Checkout { sales, lines },
         } => bench::checkout(&cli.db, sales, lines)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Sync { sales },
+        } => sync_cmd::bench(&cli.db, sales)?,
         Cmd::Bench {
             cmd: BenchCmd::Duplicates { customers },
         } => manage_cmd::bench(&cli.db, customers)?,

@@ -132,3 +132,147 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `regulars bench sync`: on a copy of an existing store (for example the
+/// imported Complete Journey), with a real `regulars-server` (the binary
+/// beside this one) on 127.0.0.1 and a temporary data folder:
+/// 1. the store pushes its whole backlog (throughput);
+/// 2. a new, empty till bootstraps from the server (the issue's <= 30 s);
+/// 3. `sales` single sales, each timed from completion on this till until
+///    the other till holds it, both syncing at once as the app does after a
+///    sale (the issue's <= 1 s).
+pub fn bench(db: &Path, sales: usize) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let server_bin = std::env::current_exe()?.with_file_name("regulars-server");
+    anyhow::ensure!(
+        server_bin.exists(),
+        "{} is missing: build it (cargo build --release -p regulars-server)",
+        server_bin.display()
+    );
+    let tmp = std::env::temp_dir().join(format!("regulars-bench-sync-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let mut server = Command::new(&server_bin)
+        .arg("--data")
+        .arg(tmp.join("server"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting regulars-server")?;
+    let result = (|| -> Result<()> {
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().context("server stdout")?).read_line(&mut line)?;
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .context("the server did not say where it listens")?
+            .to_string();
+        let code = || -> Result<String> {
+            let out = Command::new(&server_bin)
+                .arg("--data")
+                .arg(tmp.join("server"))
+                .args(["enroll", "--store", "Bench"])
+                .output()?;
+            Ok(String::from_utf8(out.stdout)?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string())
+        };
+        let rt = runtime()?;
+        let mut a = super::open(db)?;
+        let mut b = Regulars::open(&tmp.join("new-till.db"))?;
+        for (r, name) in [(&mut a, "A"), (&mut b, "B")] {
+            let c = Client::new(&url, None)?;
+            let e = rt.block_on(c.enroll(&EnrollRequest {
+                code: code()?,
+                device_name: name.into(),
+                device_id: r.store().device().as_uuid(),
+            }))?;
+            r.save_enrolment(&url, &e)?;
+        }
+        let waiting = a.sync_status()?.pending;
+        let t = Instant::now();
+        let rep = round(&mut a, &rt)?;
+        let push_s = t.elapsed().as_secs_f64();
+        println!(
+            "push backlog: {} changes in {:.1} s ({:.0} changes/s), {} rejected",
+            waiting,
+            push_s,
+            rep.pushed as f64 / push_s,
+            rep.rejected
+        );
+        let t = Instant::now();
+        let rep = round(&mut b, &rt)?;
+        let boot_s = t.elapsed().as_secs_f64();
+        let lines: i64 =
+            b.store()
+                .conn()
+                .query_row("SELECT count(*) FROM sale_lines", [], |r| r.get(0))?;
+        let info = b.info()?;
+        println!(
+            "bootstrap of a new till: {} changes -> {} customers, {} sales, {} lines in {:.1} s (target 30 s)",
+            rep.pulled, info.customers, info.sales, lines, boot_s
+        );
+        // One sale, completed on A, until B holds it.
+        let customers: Vec<regulars_core::ids::CustomerId> = a
+            .store()
+            .conn()
+            .prepare("SELECT id FROM customers ORDER BY id LIMIT 500")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|s| s.ok()?.parse().ok())
+            .collect();
+        let product: Option<regulars_core::ids::ProductId> = a
+            .store()
+            .conn()
+            .query_row("SELECT id FROM products LIMIT 1", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|s| s.parse().ok());
+        let mut times = Vec::with_capacity(sales);
+        for i in 0..sales {
+            let t = Instant::now();
+            let sale = a.complete_sale(&regulars_core::model::SaleDraft {
+                customer_id: customers.get(i % customers.len().max(1)).copied(),
+                lines: vec![regulars_core::model::DraftLine {
+                    product_id: product,
+                    description: "bench".into(),
+                    quantity: 1.0,
+                    unit_price_cents: 199,
+                    discount_cents: 0,
+                    offer_key: None,
+                }],
+                payment_method: regulars_core::model::PaymentMethod::Card,
+            })?;
+            round(&mut a, &rt)?;
+            round(&mut b, &rt)?;
+            b.store()
+                .sale(sale.id)
+                .context("the sale did not reach the other till")?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let pct = |p: f64| {
+            times
+                .get(((times.len() as f64 * p).ceil() as usize).saturating_sub(1))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        println!(
+            "one sale to the other till ({} sales): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target 1000 ms)",
+            times.len(),
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
