@@ -68,6 +68,16 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Values that lost a last-writer-wins race between tills (owner only;
+    /// PIN from REGULARS_PIN).
+    SyncConflicts {
+        #[arg(long = "as")]
+        as_name: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Where this till stands with the server.
     SyncStatus {
         #[arg(long)]
@@ -366,6 +376,11 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => sync_cmd::sync(&cli.db, every, rounds, json)?,
         Cmd::SyncStatus { json } => sync_cmd::status(&cli.db, json)?,
+        Cmd::SyncConflicts {
+            as_name,
+            limit,
+            json,
+        } => protect_cmd::conflicts(&cli.db, &as_name, limit, json)?,
         Cmd::Diagnostics { json } => {
             let r = open(&cli.db)?;
             let d = r.diagnostics(Some(&logs))?;
