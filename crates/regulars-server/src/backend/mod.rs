@@ -1,0 +1,141 @@
+//! Where the server keeps its state: the organisation, enrolment codes,
+//! devices and the change log. [`Backend`] is the one trait, with two
+//! implementations: [`SqliteBackend`] (embedded, the default, nothing to
+//! install) and [`PgBackend`] (PostgreSQL, `--database postgres://...`).
+//! The same test suite runs on both (tests/backend.rs).
+//!
+//! The trait is synchronous: the HTTP layer calls it from
+//! `tokio::task::spawn_blocking`, and both implementations serialise pushes
+//! on one writer connection, so a cursor is never committed after a larger
+//! one. What a batch does to the log is shared code ([`crate::push`]);
+//! making codes and tokens and checking them is [`crate::service`].
+
+use chrono::{DateTime, Utc};
+use regulars_sync::protocol::{Change, ChangeResult, PulledChange};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+pub mod pg;
+pub mod sqlite;
+
+pub use pg::PgBackend;
+pub use sqlite::SqliteBackend;
+
+/// An enrolled till.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// The till's own device id (its store's), also the author of its changes.
+    pub id: Uuid,
+    /// Unique within the organisation, from 1; the till's card range.
+    pub number: u32,
+    pub name: String,
+    pub store_name: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    /// When it last pushed.
+    pub last_seen_at: Option<String>,
+}
+
+/// The answer to a consumed enrolment code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolled {
+    pub device: Device,
+    pub organisation: String,
+}
+
+/// One page of the log for a device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub changes: Vec<PulledChange>,
+    /// More changes wait after this page.
+    pub more: bool,
+    /// The oldest cursor still served (0 until the log is compacted).
+    pub floor: i64,
+}
+
+/// The server's storage. Times are passed in (not read from the clock) so
+/// expiry is testable; they are stored as ISO-8601 UTC text.
+pub trait Backend: Send + Sync + 'static {
+    /// The organisation's display name.
+    fn organisation(&self) -> Result<String>;
+    fn set_organisation(&self, name: &str) -> Result<()>;
+    /// Stores a new one-time code (by its hash) for a till of `store_name`.
+    fn add_enroll_code(&self, code_hash: &str, store_name: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()>;
+    /// Consumes a code: the device `device_id` is enrolled (or, when it was
+    /// enrolled before and not revoked, gets a new token and keeps its
+    /// number). `BadEnrollCode` when the code is unknown, used or expired;
+    /// `Revoked` for a revoked device. The code is used up only on success.
+    fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: Uuid,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Enrolled>;
+    /// The device holding this token: `Unauthorized` when none, `Revoked`
+    /// when it was revoked.
+    fn authenticate(&self, token_hash: &str) -> Result<Device>;
+    /// Blocks a device for good. `UnknownDevice` when there is none.
+    fn revoke(&self, device: Uuid, now: DateTime<Utc>) -> Result<()>;
+    /// Every device ever enrolled, by number.
+    fn devices(&self) -> Result<Vec<Device>>;
+    /// One batch from an authenticated device, in one transaction; one
+    /// result per change, in order (see [`crate::push`]).
+    fn push(&self, device: Uuid, changes: &[Change], now: DateTime<Utc>) -> Result<Vec<ChangeResult>>;
+    /// Changes of other devices with cursor > `after`, in cursor order, at
+    /// most `limit`. `ResyncRequired` when `after` is below the floor.
+    fn pull(&self, device: Uuid, after: i64, limit: usize) -> Result<Page>;
+}
+
+/// How the server writes a time.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| Error::corrupt(format!("stored id {s:?} is not a UUID")))
+}
+
+/// The row a backend reads back for one stored change.
+pub(crate) struct LogRow {
+    pub seq: i64,
+    pub id: String,
+    pub device: String,
+    pub hlc: String,
+    pub schema: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub payload: String,
+}
+
+impl LogRow {
+    pub(crate) fn into_pulled(self) -> Result<PulledChange> {
+        Ok(PulledChange {
+            cursor: self.seq,
+            change: Change {
+                id: parse_uuid(&self.id)?,
+                device: parse_uuid(&self.device)?,
+                hlc: self.hlc.parse().map_err(Error::corrupt)?,
+                schema: u32::try_from(self.schema).map_err(Error::corrupt)?,
+                entity: self.entity,
+                entity_id: self.entity_id,
+                op: self.op,
+                payload: serde_json::from_str(&self.payload).map_err(Error::corrupt)?,
+            },
+        })
+    }
+}
+
+/// Shapes a page from up to `limit + 1` rows read past `after`.
+pub(crate) fn page(rows: Vec<LogRow>, limit: usize, floor: i64) -> Result<Page> {
+    let more = rows.len() > limit;
+    let changes = rows
+        .into_iter()
+        .take(limit)
+        .map(LogRow::into_pulled)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page { changes, more, floor })
+}

@@ -1,0 +1,458 @@
+//! The PostgreSQL backend for larger deployments (`--database postgres://...`).
+//! The same tables as SQLite (migrations/postgres, embedded, append-only,
+//! applied under an advisory lock so two servers starting together do not
+//! race).
+//!
+//! Cursor = commit order: every push transaction first takes one
+//! transaction-level advisory lock, then numbers its changes from
+//! `max(seq) + 1`; the lock is released only after the commit is visible,
+//! so a cursor is never committed after a larger one and there are no gaps
+//! (not even from rolled-back pushes, which a sequence would leave). That
+//! holds across several server processes sharing one database, too.
+//!
+//! It uses the synchronous `postgres` client (tokio-postgres underneath),
+//! called from `spawn_blocking` like SQLite, so both share [`crate::push`].
+//! One writer connection behind a mutex (pushes are serialised by the lock
+//! anyway) and a small pool of readers for pulls and authentication.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, NoTls, Statement, Transaction};
+use regulars_sync::protocol::{Change, ChangeResult};
+use uuid::Uuid;
+
+use super::{iso, page, parse_uuid, Backend, Device, Enrolled, LogRow, Page};
+use crate::error::{Error, Result};
+use crate::push::{apply_batch, LogTx, StoredRow};
+
+const MIGRATION_SQL: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+
+/// Advisory lock keys (arbitrary, fixed): pushes and migrations.
+const PUSH_LOCK: i64 = 0x5245_4755_0001;
+const MIGRATE_LOCK: i64 = 0x5245_4755_0002;
+
+const READERS_KEPT: usize = 8;
+
+struct Conn {
+    client: Client,
+    /// Prepared once per connection: a push runs the same few statements
+    /// many times, and preparing costs a round trip.
+    stmts: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    fn connect(url: &str) -> Result<Conn> {
+        Ok(Conn {
+            client: Client::connect(url, NoTls)?,
+            stmts: HashMap::new(),
+        })
+    }
+}
+
+pub struct PgBackend {
+    url: String,
+    writer: Mutex<Conn>,
+    readers: Mutex<Vec<Conn>>,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never printed.
+        f.debug_struct("PgBackend").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PgBackend {
+    /// Connects and migrates. Must not be called on an async runtime's
+    /// worker thread (use `spawn_blocking`), like every method here.
+    pub fn connect(url: &str) -> Result<PgBackend> {
+        let mut writer = Conn::connect(url)?;
+        migrate(&mut writer.client)?;
+        Ok(PgBackend {
+            url: url.to_string(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.readers).pop();
+        let mut conn = match conn {
+            Some(c) => c,
+            None => Conn::connect(&self.url)?,
+        };
+        let out = f(&mut conn);
+        // A broken connection is dropped rather than pooled.
+        if !conn.client.is_closed() {
+            let mut pool = lock(&self.readers);
+            if pool.len() < READERS_KEPT {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = lock(&self.writer);
+        if guard.client.is_closed() {
+            *guard = Conn::connect(&self.url)?;
+        }
+        let Conn { client, stmts } = &mut *guard;
+        let tx = client.transaction()?;
+        let mut t = PgTx {
+            tx,
+            stmts,
+            next_seq: None,
+        };
+        let out = f(&mut t)?;
+        t.tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS server_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )?;
+    let done: i32 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM server_migrations", &[])?
+        .get(0);
+    if done as usize > MIGRATION_SQL.len() {
+        return Err(Error::Corrupt(format!(
+            "the database is at schema {done}, newer than this server ({}); upgrade the server",
+            MIGRATION_SQL.len()
+        )));
+    }
+    for (i, sql) in MIGRATION_SQL.iter().enumerate().skip(done as usize) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO server_migrations(version, applied_at) VALUES ($1, $2)",
+            &[&(i as i32 + 1), &iso(Utc::now())],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+const DEVICE_COLUMNS: &str = "id, device_number, name, store_name, enrolled_at, revoked_at, last_seen_at";
+
+fn to_device(r: &postgres::Row) -> Result<Device> {
+    let n: i32 = r.try_get(1)?;
+    Ok(Device {
+        id: parse_uuid(r.try_get(0)?)?,
+        number: u32::try_from(n).map_err(Error::corrupt)?,
+        name: r.try_get(2)?,
+        store_name: r.try_get(3)?,
+        enrolled_at: r.try_get(4)?,
+        revoked_at: r.try_get(5)?,
+        last_seen_at: r.try_get(6)?,
+    })
+}
+
+/// An open write transaction with the connection's statement cache.
+struct PgTx<'a> {
+    tx: Transaction<'a>,
+    stmts: &'a mut HashMap<&'static str, Statement>,
+    /// The next cursor, read once under the push lock.
+    next_seq: Option<i64>,
+}
+
+impl PgTx<'_> {
+    fn stmt(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.stmts.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn organisation(&mut self) -> Result<String> {
+        let st = self.stmt("SELECT value FROM meta WHERE key = 'organisation'")?;
+        Ok(self.tx.query_one(&st, &[])?.get(0))
+    }
+}
+
+impl LogTx for PgTx<'_> {
+    fn has_change(&mut self, id: Uuid) -> Result<bool> {
+        let st = self.stmt("SELECT 1 FROM changes WHERE change_id = $1")?;
+        Ok(self.tx.query_opt(&st, &[&id.to_string()])?.is_some())
+    }
+
+    fn insert_change(&mut self, c: &Change, payload: &str, subject: Option<&str>, now: &str) -> Result<i64> {
+        let seq = match self.next_seq {
+            Some(s) => s,
+            None => {
+                let st = self.stmt("SELECT coalesce(max(seq), 0) + 1 FROM changes")?;
+                self.tx.query_one(&st, &[])?.get(0)
+            }
+        };
+        let st = self.stmt(
+            "INSERT INTO changes(seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload, subject, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )?;
+        let schema = i32::try_from(c.schema).map_err(Error::corrupt)?;
+        self.tx.execute(
+            &st,
+            &[
+                &seq,
+                &c.id.to_string(),
+                &c.device.to_string(),
+                &c.hlc.to_string(),
+                &schema,
+                &c.entity,
+                &c.entity_id,
+                &c.op,
+                &payload,
+                &subject,
+                &now,
+            ],
+        )?;
+        self.next_seq = Some(seq + 1);
+        Ok(seq)
+    }
+
+    fn is_erased(&mut self, customer: &str) -> Result<bool> {
+        let st = self.stmt("SELECT 1 FROM erased WHERE customer_id = $1")?;
+        Ok(self.tx.query_opt(&st, &[&customer])?.is_some())
+    }
+
+    fn mark_erased(&mut self, customer: &str, now: &str) -> Result<()> {
+        let st = self.stmt("INSERT INTO erased(customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+        self.tx.execute(&st, &[&customer, &now])?;
+        Ok(())
+    }
+
+    fn survivor_of(&mut self, merged: &str) -> Result<Option<String>> {
+        let st = self.stmt("SELECT survivor FROM redirects WHERE merged = $1")?;
+        Ok(self.tx.query_opt(&st, &[&merged])?.map(|r| r.get(0)))
+    }
+
+    fn set_redirect(&mut self, merged: &str, survivor: &str) -> Result<()> {
+        let st = self.stmt(
+            "INSERT INTO redirects(merged, survivor) VALUES ($1, $2)
+             ON CONFLICT (merged) DO UPDATE SET survivor = excluded.survivor",
+        )?;
+        self.tx.execute(&st, &[&merged, &survivor])?;
+        Ok(())
+    }
+
+    fn remove_redirect(&mut self, merged: &str) -> Result<()> {
+        let st = self.stmt("DELETE FROM redirects WHERE merged = $1")?;
+        self.tx.execute(&st, &[&merged])?;
+        Ok(())
+    }
+
+    fn merged_into(&mut self, survivor: &str) -> Result<Vec<String>> {
+        let st = self.stmt("SELECT merged FROM redirects WHERE survivor = $1")?;
+        Ok(self.tx.query(&st, &[&survivor])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn changes_about(&mut self, customer: &str) -> Result<Vec<StoredRow>> {
+        let st = self.stmt("SELECT seq, entity, op, payload FROM changes WHERE subject = $1")?;
+        Ok(self
+            .tx
+            .query(&st, &[&customer])?
+            .iter()
+            .map(|r| StoredRow {
+                seq: r.get(0),
+                entity: r.get(1),
+                op: r.get(2),
+                payload: r.get(3),
+            })
+            .collect())
+    }
+
+    fn set_payload(&mut self, seq: i64, payload: &str) -> Result<()> {
+        let st = self.stmt("UPDATE changes SET payload = $2 WHERE seq = $1")?;
+        self.tx.execute(&st, &[&seq, &payload])?;
+        Ok(())
+    }
+}
+
+impl Backend for PgBackend {
+    fn organisation(&self) -> Result<String> {
+        self.with_reader(|c| Ok(c.client.query_one("SELECT value FROM meta WHERE key = 'organisation'", &[])?.get(0)))
+    }
+
+    fn set_organisation(&self, name: &str) -> Result<()> {
+        self.write(|t| {
+            t.tx.execute("UPDATE meta SET value = $1 WHERE key = 'organisation'", &[&name])?;
+            Ok(())
+        })
+    }
+
+    fn add_enroll_code(&self, code_hash: &str, store_name: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()> {
+        self.write(|t| {
+            t.tx.execute(
+                "INSERT INTO enroll_codes(code_hash, store_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&code_hash, &store_name, &iso(now), &iso(expires)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: Uuid,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Enrolled> {
+        let now = iso(now);
+        let id = device_id.to_string();
+        self.write(|t| {
+            // Device numbers are max + 1: take the same lock as pushes so
+            // two enrolments never read the same max.
+            t.tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUSH_LOCK])?;
+            let code = t.tx.query_opt(
+                "SELECT store_name, expires_at, used_at FROM enroll_codes WHERE code_hash = $1 FOR UPDATE",
+                &[&code_hash],
+            )?;
+            let store: String = match code {
+                Some(r) => {
+                    let expires: String = r.get(1);
+                    let used: Option<String> = r.get(2);
+                    if used.is_some() || expires <= now {
+                        return Err(Error::BadEnrollCode);
+                    }
+                    r.get(0)
+                }
+                None => return Err(Error::BadEnrollCode),
+            };
+            let existing = t
+                .tx
+                .query_opt("SELECT revoked_at FROM devices WHERE id = $1", &[&id])?
+                .map(|r| r.get::<_, Option<String>>(0));
+            match existing {
+                Some(Some(_)) => return Err(Error::Revoked),
+                Some(None) => {
+                    t.tx.execute(
+                        "UPDATE devices SET token_hash = $2, name = $3, store_name = $4 WHERE id = $1",
+                        &[&id, &token_hash, &device_name, &store],
+                    )?;
+                }
+                None => {
+                    t.tx.execute(
+                        "INSERT INTO devices(id, device_number, name, store_name, token_hash, enrolled_at)
+                         VALUES ($1, (SELECT coalesce(max(device_number), 0) + 1 FROM devices), $2, $3, $4, $5)",
+                        &[&id, &device_name, &store, &token_hash, &now],
+                    )?;
+                }
+            }
+            t.tx.execute(
+                "UPDATE enroll_codes SET used_at = $2, used_by = $3 WHERE code_hash = $1",
+                &[&code_hash, &now, &id],
+            )?;
+            let row = t.tx.query_one(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"), &[&id])?;
+            Ok(Enrolled {
+                device: to_device(&row)?,
+                organisation: t.organisation()?,
+            })
+        })
+    }
+
+    fn authenticate(&self, token_hash: &str) -> Result<Device> {
+        self.with_reader(|c| {
+            let row = c.client.query_opt(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1"),
+                &[&token_hash],
+            )?;
+            let device = to_device(&row.ok_or(Error::Unauthorized)?)?;
+            if device.revoked_at.is_some() {
+                return Err(Error::Revoked);
+            }
+            Ok(device)
+        })
+    }
+
+    fn revoke(&self, device: Uuid, now: DateTime<Utc>) -> Result<()> {
+        self.write(|t| {
+            let n = t.tx.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                &[&device.to_string(), &iso(now)],
+            )?;
+            if n == 0 {
+                return Err(Error::UnknownDevice(device.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.with_reader(|c| {
+            c.client
+                .query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY device_number"), &[])?
+                .iter()
+                .map(to_device)
+                .collect()
+        })
+    }
+
+    fn push(&self, device: Uuid, changes: &[Change], now: DateTime<Utc>) -> Result<Vec<ChangeResult>> {
+        let now = iso(now);
+        self.write(|t| {
+            let st = t.stmt("SELECT pg_advisory_xact_lock($1)")?;
+            t.tx.execute(&st, &[&PUSH_LOCK])?;
+            let st = t.stmt("UPDATE devices SET last_seen_at = $2 WHERE id = $1")?;
+            t.tx.execute(&st, &[&device.to_string(), &now])?;
+            apply_batch(t, device, changes, &now)
+        })
+    }
+
+    fn pull(&self, device: Uuid, after: i64, limit: usize) -> Result<Page> {
+        self.with_reader(|c| {
+            let Conn { client, stmts } = c;
+            // Repeatable read: the floor and the page come from one snapshot.
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let floor: String = tx.query_one("SELECT value FROM meta WHERE key = 'floor'", &[])?.get(0);
+            let floor: i64 = floor.parse().map_err(Error::corrupt)?;
+            if after < floor {
+                return Err(Error::ResyncRequired { after, floor });
+            }
+            const SQL: &str = "SELECT seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload
+                 FROM changes WHERE seq > $1 AND device <> $2 ORDER BY seq LIMIT $3";
+            let st = match stmts.get(SQL) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = tx.prepare(SQL)?;
+                    stmts.insert(SQL, s.clone());
+                    s
+                }
+            };
+            let rows = tx
+                .query(&st, &[&after, &device.to_string(), &(limit as i64 + 1)])?
+                .iter()
+                .map(|r| {
+                    let schema: i32 = r.get(4);
+                    LogRow {
+                        seq: r.get(0),
+                        id: r.get(1),
+                        device: r.get(2),
+                        hlc: r.get(3),
+                        schema: i64::from(schema),
+                        entity: r.get(5),
+                        entity_id: r.get(6),
+                        op: r.get(7),
+                        payload: r.get(8),
+                    }
+                })
+                .collect();
+            tx.commit()?;
+            page(rows, limit, floor)
+        })
+    }
+}
