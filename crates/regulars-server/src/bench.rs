@@ -16,8 +16,8 @@ use anyhow::{bail, ensure, Context, Result};
 use regulars_server::backend::SqliteBackend;
 use regulars_server::{serve, service};
 use regulars_sync::protocol::{
-    Change, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
-    SCHEMA_VERSION,
+    Change, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
+    MAX_BATCH, MAX_PAGE, SCHEMA_VERSION,
 };
 use regulars_sync::Hlc;
 use serde_json::json;
@@ -84,13 +84,21 @@ impl fmt::Display for Report {
 }
 
 pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> {
-    ensure!(tills >= 1 && changes >= 1, "give at least one till and one change");
-    ensure!((1..=MAX_BATCH).contains(&batch), "--batch must be 1 to {MAX_BATCH}");
+    ensure!(
+        tills >= 1 && changes >= 1,
+        "give at least one till and one change"
+    );
+    ensure!(
+        (1..=MAX_BATCH).contains(&batch),
+        "--batch must be 1 to {MAX_BATCH}"
+    );
     let dir = tempfile::tempdir().context("making a temp dir")?;
     let path = dir.path().to_path_buf();
-    let backend = Arc::new(tokio::task::spawn_blocking(move || SqliteBackend::open_dir(&path)).await??);
+    let backend =
+        Arc::new(tokio::task::spawn_blocking(move || SqliteBackend::open_dir(&path)).await??);
     let url = serve::spawn_loopback(Arc::clone(&backend)).await?;
-    let customers: Arc<Vec<String>> = Arc::new((0..500).map(|_| Uuid::now_v7().to_string()).collect());
+    let customers: Arc<Vec<String>> =
+        Arc::new((0..500).map(|_| Uuid::now_v7().to_string()).collect());
 
     let mut enrolled = Vec::with_capacity(tills + 1);
     for i in 0..=tills {
@@ -133,7 +141,11 @@ pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> 
         }
     }
     let pull_wall = started.elapsed();
-    ensure!(pulled == tills * changes, "pulled {pulled} changes, pushed {}", tills * changes);
+    ensure!(
+        pulled == tills * changes,
+        "pulled {pulled} changes, pushed {}",
+        tills * changes
+    );
     Ok(Report {
         tills,
         changes,
@@ -149,7 +161,12 @@ pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> 
 async fn enroll(backend: &Arc<SqliteBackend>, url: &str, i: usize) -> Result<(Uuid, String)> {
     let b = Arc::clone(backend);
     let code = tokio::task::spawn_blocking(move || {
-        service::create_enroll_code(&*b, "Bench St", chrono::Duration::hours(1), chrono::Utc::now())
+        service::create_enroll_code(
+            &*b,
+            "Bench St",
+            chrono::Duration::hours(1),
+            chrono::Utc::now(),
+        )
     })
     .await??;
     let device = Uuid::now_v7();
@@ -205,7 +222,11 @@ async fn till(
             .json()
             .await?;
         latencies.push(started.elapsed());
-        if let Some(bad) = res.results.iter().find(|r| r.status != ChangeStatus::Applied) {
+        if let Some(bad) = res
+            .results
+            .iter()
+            .find(|r| r.status != ChangeStatus::Applied)
+        {
             bail!("till {i}: a change was {:?}: {:?}", bad.status, bad.reason);
         }
     }

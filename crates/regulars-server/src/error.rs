@@ -51,7 +51,9 @@ impl Error {
     /// The API's closed error code for this error.
     pub fn code(&self) -> ApiErrorCode {
         match self {
-            Error::BadRequest(_) | Error::UnknownDevice(_) | Error::BadStoreName => ApiErrorCode::BadRequest,
+            Error::BadRequest(_) | Error::UnknownDevice(_) | Error::BadStoreName => {
+                ApiErrorCode::BadRequest
+            }
             Error::TooLarge(_) => ApiErrorCode::TooLarge,
             Error::Unauthorized => ApiErrorCode::Unauthorized,
             Error::Revoked => ApiErrorCode::Revoked,

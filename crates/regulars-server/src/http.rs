@@ -19,8 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use regulars_sync::protocol::{
-    ApiError, ApiErrorCode, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
-    ServerInfo, MAX_BODY_BYTES, PROTOCOL_VERSION, SCHEMA_VERSION,
+    ApiError, ApiErrorCode, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest,
+    PushResponse, ServerInfo, MAX_BODY_BYTES, PROTOCOL_VERSION, SCHEMA_VERSION,
 };
 use serde::{Deserialize, Serialize};
 

@@ -25,7 +25,11 @@ use uuid::Uuid;
 mod bench;
 
 #[derive(Parser)]
-#[command(name = "regulars-server", version, about = "Regulars central sync server")]
+#[command(
+    name = "regulars-server",
+    version,
+    about = "Regulars central sync server"
+)]
 struct Cli {
     /// Data directory (holds server.db with the embedded SQLite backend).
     #[arg(long, global = true)]
@@ -34,7 +38,12 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
     /// Use PostgreSQL instead of the embedded SQLite store.
-    #[arg(long, global = true, env = "REGULARS_SERVER_DATABASE", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "REGULARS_SERVER_DATABASE",
+        hide_env_values = true
+    )]
     database: Option<String>,
     /// TLS certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
@@ -92,7 +101,11 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.cmd {
         Some(Cmd::Bench { which }) => {
-            let BenchCmd::Push { tills, changes, batch } = which;
+            let BenchCmd::Push {
+                tills,
+                changes,
+                batch,
+            } = which;
             let rt = runtime()?;
             let report = rt.block_on(bench::push(*tills, *changes, *batch))?;
             println!("{report}");
@@ -101,12 +114,19 @@ fn main() -> Result<()> {
         None => {
             init_logging();
             match &cli.database {
-                Some(url) => serve(&cli, Arc::new(PgBackend::connect(url).context("opening the PostgreSQL database")?)),
+                Some(url) => serve(
+                    &cli,
+                    Arc::new(PgBackend::connect(url).context("opening the PostgreSQL database")?),
+                ),
                 None => serve(&cli, Arc::new(open_sqlite(&cli)?)),
             }
         }
         Some(cmd) => match &cli.database {
-            Some(url) => admin(&cli, cmd, &PgBackend::connect(url).context("opening the PostgreSQL database")?),
+            Some(url) => admin(
+                &cli,
+                cmd,
+                &PgBackend::connect(url).context("opening the PostgreSQL database")?,
+            ),
             None => admin(&cli, cmd, &open_sqlite(&cli)?),
         },
     }
@@ -116,7 +136,8 @@ fn open_sqlite(cli: &Cli) -> Result<SqliteBackend> {
     let Some(dir) = &cli.data else {
         bail!("give --data DIR (where the server keeps server.db), or --database postgres://... for PostgreSQL");
     };
-    let b = SqliteBackend::open_dir(dir).with_context(|| format!("opening the server store in {}", dir.display()))?;
+    let b = SqliteBackend::open_dir(dir)
+        .with_context(|| format!("opening the server store in {}", dir.display()))?;
     Ok(b)
 }
 
@@ -193,7 +214,8 @@ fn admin<B: Backend>(cli: &Cli, cmd: &Cmd, b: &B) -> Result<()> {
                     d.name,
                     d.enrolled_at,
                     d.last_seen_at.as_deref().unwrap_or("-"),
-                    d.revoked_at.map_or("active".to_string(), |t| format!("revoked {t}"))
+                    d.revoked_at
+                        .map_or("active".to_string(), |t| format!("revoked {t}"))
                 );
             }
         }

@@ -38,7 +38,13 @@ pub(crate) trait LogTx {
     fn has_change(&mut self, id: Uuid) -> Result<bool>;
     /// Stores a change (with `payload` in place of its own, serialised) and
     /// returns its cursor.
-    fn insert_change(&mut self, c: &Change, payload: &str, subject: Option<&str>, now: &str) -> Result<i64>;
+    fn insert_change(
+        &mut self,
+        c: &Change,
+        payload: &str,
+        subject: Option<&str>,
+        now: &str,
+    ) -> Result<i64>;
     fn is_erased(&mut self, customer: &str) -> Result<bool>;
     fn mark_erased(&mut self, customer: &str, now: &str) -> Result<()>;
     fn survivor_of(&mut self, merged: &str) -> Result<Option<String>>;
@@ -52,7 +58,12 @@ pub(crate) trait LogTx {
 }
 
 /// Applies one pushed batch inside `tx` and answers per change, in order.
-pub(crate) fn apply_batch(tx: &mut impl LogTx, device: Uuid, changes: &[Change], now: &str) -> Result<Vec<ChangeResult>> {
+pub(crate) fn apply_batch(
+    tx: &mut impl LogTx,
+    device: Uuid,
+    changes: &[Change],
+    now: &str,
+) -> Result<Vec<ChangeResult>> {
     let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         let result = |status, reason: Option<String>| ChangeResult {
@@ -88,7 +99,7 @@ pub(crate) fn apply_batch(tx: &mut impl LogTx, device: Uuid, changes: &[Change],
         } else {
             c.payload.clone()
         };
-        let text = serde_json::to_string(&payload).map_err(|e| Error::corrupt(e))?;
+        let text = serde_json::to_string(&payload).map_err(Error::corrupt)?;
         tx.insert_change(c, &text, subject, now)?;
         match class {
             Class::Tombstone => {
@@ -148,10 +159,10 @@ fn scrub(tx: &mut impl LogTx, root: &str) -> Result<()> {
             continue;
         }
         for row in tx.changes_about(&id)? {
-            let old: Value = serde_json::from_str(&row.payload).map_err(|e| Error::corrupt(e))?;
+            let old: Value = serde_json::from_str(&row.payload).map_err(Error::corrupt)?;
             let new = redact(&row.entity, &row.op, &old);
             if new != old {
-                let text = serde_json::to_string(&new).map_err(|e| Error::corrupt(e))?;
+                let text = serde_json::to_string(&new).map_err(Error::corrupt)?;
                 tx.set_payload(row.seq, &text)?;
             }
         }
@@ -197,8 +208,18 @@ mod tests {
     fn redaction_table() {
         let c = "0190a8f0-0000-7000-8000-000000000001";
         let cases = [
-            ("note", "insert", json!({"customer_id": c, "body": "likes dogs"}), json!({"redacted": true})),
-            ("customer", "update", json!({"fields": {"phone": "0400"}}), json!({"redacted": true})),
+            (
+                "note",
+                "insert",
+                json!({"customer_id": c, "body": "likes dogs"}),
+                json!({"redacted": true}),
+            ),
+            (
+                "customer",
+                "update",
+                json!({"fields": {"phone": "0400"}}),
+                json!({"redacted": true}),
+            ),
             (
                 "sale",
                 "insert",
@@ -217,7 +238,12 @@ mod tests {
                 json!({"survivor_id": c, "reason": "same phone"}),
                 json!({"redacted": true, "survivor_id": c}),
             ),
-            ("customer", "erase", json!({"at": "2026-01-01"}), json!({"at": "2026-01-01"})),
+            (
+                "customer",
+                "erase",
+                json!({"at": "2026-01-01"}),
+                json!({"at": "2026-01-01"}),
+            ),
         ];
         for (entity, op, before, after) in cases {
             assert_eq!(redact(entity, op, &before), after, "{entity}/{op}");

@@ -73,7 +73,9 @@ impl Bound {
                 let l = tokio::net::TcpListener::bind(opts.listen)
                     .await
                     .map_err(io(format!("listening on {}", opts.listen)))?;
-                let addr = l.local_addr().map_err(io("reading the bound address".into()))?;
+                let addr = l
+                    .local_addr()
+                    .map_err(io("reading the bound address".into()))?;
                 Ok(Bound {
                     listener: Listener::Plain(l),
                     addr,
@@ -83,13 +85,18 @@ impl Bound {
                 // One process-wide provider, chosen here, so another crate
                 // enabling a second rustls backend cannot make it ambiguous.
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let config = RustlsConfig::from_pem_file(cert, key).await.map_err(io(format!(
-                    "loading the TLS certificate {} and key {}",
-                    cert.display(),
-                    key.display()
-                )))?;
-                let l = std::net::TcpListener::bind(opts.listen).map_err(io(format!("listening on {}", opts.listen)))?;
-                let addr = l.local_addr().map_err(io("reading the bound address".into()))?;
+                let config = RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(io(format!(
+                        "loading the TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )))?;
+                let l = std::net::TcpListener::bind(opts.listen)
+                    .map_err(io(format!("listening on {}", opts.listen)))?;
+                let addr = l
+                    .local_addr()
+                    .map_err(io("reading the bound address".into()))?;
                 Ok(Bound {
                     listener: Listener::Tls(l, config),
                     addr,
@@ -113,14 +120,21 @@ impl Bound {
 
     /// Serves until `shutdown` completes, then lets requests in flight
     /// finish (up to 10 s for TLS connections).
-    pub async fn run<B: Backend>(self, backend: Arc<B>, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn run<B: Backend>(
+        self,
+        backend: Arc<B>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let app = http::router(backend);
         let io = |source| Error::Io {
             what: "serving HTTP".into(),
             source,
         };
         match self.listener {
-            Listener::Plain(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await.map_err(io),
+            Listener::Plain(l) => axum::serve(l, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(io),
             Listener::Tls(l, config) => {
                 let handle = axum_server::Handle::new();
                 let h = handle.clone();
@@ -168,7 +182,11 @@ mod tests {
         ];
         for (addr, tls, insecure, ok) in cases {
             let addr: SocketAddr = addr.parse().unwrap();
-            assert_eq!(check_listen(addr, tls, insecure).is_ok(), ok, "{addr} tls={tls} insecure={insecure}");
+            assert_eq!(
+                check_listen(addr, tls, insecure).is_ok(),
+                ok,
+                "{addr} tls={tls} insecure={insecure}"
+            );
         }
     }
 }

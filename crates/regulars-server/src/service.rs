@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use regulars_sync::protocol::{
-    ChangeResult, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
+    ChangeResult, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
+    MAX_BATCH, MAX_PAGE,
 };
 
 use crate::backend::{Backend, Device};
@@ -20,9 +21,17 @@ pub fn now_ms() -> u64 {
 
 /// Makes a one-time enrolment code for a till of `store_name`, valid for
 /// `ttl`, and returns it (shown once; only its hash is stored).
-pub fn create_enroll_code<B: Backend + ?Sized>(b: &B, store_name: &str, ttl: Duration, now: DateTime<Utc>) -> Result<String> {
+pub fn create_enroll_code<B: Backend + ?Sized>(
+    b: &B,
+    store_name: &str,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let store_name = store_name.trim();
-    if store_name.is_empty() || store_name.chars().count() > 100 || store_name.chars().any(char::is_control) {
+    if store_name.is_empty()
+        || store_name.chars().count() > 100
+        || store_name.chars().any(char::is_control)
+    {
         return Err(Error::BadStoreName);
     }
     if ttl <= Duration::zero() {
@@ -31,21 +40,29 @@ pub fn create_enroll_code<B: Backend + ?Sized>(b: &B, store_name: &str, ttl: Dur
         ));
     }
     let code = secrets::new_enroll_code()?;
-    let normal = secrets::normalise_code(&code).ok_or_else(|| Error::corrupt("a fresh code did not normalise"))?;
+    let normal = secrets::normalise_code(&code)
+        .ok_or_else(|| Error::corrupt("a fresh code did not normalise"))?;
     b.add_enroll_code(&secrets::code_hash(&normal), store_name, now, now + ttl)?;
     Ok(code)
 }
 
 /// Trades a one-time code for a device token.
-pub fn enroll<B: Backend + ?Sized>(b: &B, req: &EnrollRequest, now: DateTime<Utc>) -> Result<EnrollResponse> {
+pub fn enroll<B: Backend + ?Sized>(
+    b: &B,
+    req: &EnrollRequest,
+    now: DateTime<Utc>,
+) -> Result<EnrollResponse> {
     let name = req.device_name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::BadRequest(
-            "device_name must be 1 to 100 characters without control characters, e.g. \"Till 2\"".into(),
+            "device_name must be 1 to 100 characters without control characters, e.g. \"Till 2\""
+                .into(),
         ));
     }
     if req.device_id.is_nil() {
-        return Err(Error::BadRequest("device_id must be the till's own device id, not the nil UUID".into()));
+        return Err(Error::BadRequest(
+            "device_id must be the till's own device id, not the nil UUID".into(),
+        ));
     }
     let normal = secrets::normalise_code(&req.code).ok_or(Error::BadEnrollCode)?;
     let token = secrets::new_token()?;
@@ -77,7 +94,11 @@ pub fn authenticate<B: Backend + ?Sized>(b: &B, authorization: Option<&str>) -> 
 }
 
 /// One push from an authenticated device.
-pub fn push<B: Backend + ?Sized>(b: &B, device: &Device, req: &PushRequest) -> Result<PushResponse> {
+pub fn push<B: Backend + ?Sized>(
+    b: &B,
+    device: &Device,
+    req: &PushRequest,
+) -> Result<PushResponse> {
     if req.changes.len() > MAX_BATCH {
         return Err(Error::TooLarge(format!(
             "a push carries at most {MAX_BATCH} changes and this one has {}: send the queue in smaller batches",
@@ -96,7 +117,12 @@ pub fn push<B: Backend + ?Sized>(b: &B, device: &Device, req: &PushRequest) -> R
 }
 
 /// One page for an authenticated device. `limit` is capped at `MAX_PAGE`.
-pub fn pull<B: Backend + ?Sized>(b: &B, device: &Device, after: i64, limit: Option<usize>) -> Result<PullResponse> {
+pub fn pull<B: Backend + ?Sized>(
+    b: &B,
+    device: &Device,
+    after: i64,
+    limit: Option<usize>,
+) -> Result<PullResponse> {
     if after < 0 {
         return Err(Error::BadRequest(
             "after must be 0 (a new till) or a cursor from an earlier pull".into(),

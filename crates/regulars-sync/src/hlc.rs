@@ -87,7 +87,11 @@ impl FromStr for Hlc {
         if ms.len() != 16 || counter.len() != 5 {
             return Err(bad());
         }
-        if !ms.bytes().chain(counter.bytes()).all(|b| b.is_ascii_digit()) {
+        if !ms
+            .bytes()
+            .chain(counter.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         Ok(Hlc::new(
@@ -172,7 +176,12 @@ mod tests {
         let a = Hlc::new(1_764_000_000_000, 7);
         assert_eq!(a.to_string(), "0001764000000000.00007");
         assert_eq!("0001764000000000.00007".parse::<Hlc>().unwrap(), a);
-        for bad in ["", "1.2", "0001764000000000-00007", "000176400000000x.00007"] {
+        for bad in [
+            "",
+            "1.2",
+            "0001764000000000-00007",
+            "000176400000000x.00007",
+        ] {
             assert!(bad.parse::<Hlc>().is_err(), "{bad}");
         }
     }

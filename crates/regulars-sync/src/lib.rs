@@ -28,7 +28,9 @@ pub enum Error {
     UnknownKind { entity: String, op: String },
     #[error("change schema {got} is newer than this version understands ({max}): upgrade the server first")]
     SchemaTooNew { got: u32, max: u32 },
-    #[error("the change's payload is {size} bytes, more than {max}: split the data or shorten the text")]
+    #[error(
+        "the change's payload is {size} bytes, more than {max}: split the data or shorten the text"
+    )]
     TooLarge { size: usize, max: usize },
     #[error("the change's payload is not what {entity}/{op} carries ({detail}); the till that sent it needs an upgrade")]
     BadPayload {

@@ -94,7 +94,8 @@ pub fn validate(c: &Change) -> Result<Class, Error> {
         entity: clip(&c.entity),
         op: clip(&c.op),
     })?;
-    if c.entity_id.is_empty() || c.entity_id.len() > 64 || c.entity_id.chars().any(char::is_control) {
+    if c.entity_id.is_empty() || c.entity_id.len() > 64 || c.entity_id.chars().any(char::is_control)
+    {
         return Err(Error::BadId {
             what: "entity id",
             value: clip(&c.entity_id),
@@ -266,21 +267,42 @@ mod tests {
     fn validation_table() {
         let cust = Uuid::now_v7().to_string();
         let cases: Vec<(Change, bool)> = vec![
-            (change("note", "insert", "n1", json!({"customer_id": cust})), true),
+            (
+                change("note", "insert", "n1", json!({"customer_id": cust})),
+                true,
+            ),
             (change("note", "explode", "n1", json!({})), false),
             (change("note", "insert", "", json!({})), false),
             (change("note", "insert", "n1", json!([1, 2])), false),
-            (change("note", "insert", "n1", json!({"customer_id": "bob"})), false),
-            (change("customer", "merge", &cust, json!({"survivor_id": cust})), true),
+            (
+                change("note", "insert", "n1", json!({"customer_id": "bob"})),
+                false,
+            ),
+            (
+                change("customer", "merge", &cust, json!({"survivor_id": cust})),
+                true,
+            ),
             (change("customer", "merge", &cust, json!({})), false),
             (change("customer", "erase", "x", json!({})), false),
             (
-                change("note", "insert", "n1", json!({"body": "x".repeat(MAX_PAYLOAD_BYTES)})),
+                change(
+                    "note",
+                    "insert",
+                    "n1",
+                    json!({"body": "x".repeat(MAX_PAYLOAD_BYTES)}),
+                ),
                 false,
             ),
         ];
         for (c, ok) in cases {
-            assert_eq!(validate(&c).is_ok(), ok, "{}/{} {}", c.entity, c.op, c.entity_id);
+            assert_eq!(
+                validate(&c).is_ok(),
+                ok,
+                "{}/{} {}",
+                c.entity,
+                c.op,
+                c.entity_id
+            );
         }
         let mut newer = change("note", "insert", "n1", json!({}));
         newer.schema = SCHEMA_VERSION + 1;
@@ -292,7 +314,12 @@ mod tests {
         let gone = Uuid::now_v7().to_string();
         let erased = |s: &str| s == gone;
         let note = change("note", "insert", "n", json!({"customer_id": gone}));
-        let other = change("note", "insert", "n", json!({"customer_id": Uuid::now_v7().to_string()}));
+        let other = change(
+            "note",
+            "insert",
+            "n",
+            json!({"customer_id": Uuid::now_v7().to_string()}),
+        );
         let erase = change("customer", "erase", &gone, json!({}));
         let edit = change("customer", "update", &gone, json!({"fields": {}}));
         assert_eq!(verdict(&note, erased), Verdict::Drop);
@@ -310,9 +337,15 @@ mod tests {
         assert!(lww_wins(None, early));
         assert!(lww_wins(Some(early), late));
         assert!(!lww_wins(Some(late), early));
-        assert!(!lww_wins(Some(late), late), "the same write twice changes nothing");
+        assert!(
+            !lww_wins(Some(late), late),
+            "the same write twice changes nothing"
+        );
         let tie_a = Stamp::new(Hlc::new(10, 1), d2);
-        assert!(lww_wins(Some(late), tie_a), "same clock: the larger device id wins");
+        assert!(
+            lww_wins(Some(late), tie_a),
+            "same clock: the larger device id wins"
+        );
     }
 
     #[test]

@@ -61,7 +61,13 @@ pub trait Backend: Send + Sync + 'static {
     fn organisation(&self) -> Result<String>;
     fn set_organisation(&self, name: &str) -> Result<()>;
     /// Stores a new one-time code (by its hash) for a till of `store_name`.
-    fn add_enroll_code(&self, code_hash: &str, store_name: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()>;
+    fn add_enroll_code(
+        &self,
+        code_hash: &str,
+        store_name: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()>;
     /// Consumes a code: the device `device_id` is enrolled (or, when it was
     /// enrolled before and not revoked, gets a new token and keeps its
     /// number). `BadEnrollCode` when the code is unknown, used or expired;
@@ -83,7 +89,12 @@ pub trait Backend: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>>;
     /// One batch from an authenticated device, in one transaction; one
     /// result per change, in order (see [`crate::push`]).
-    fn push(&self, device: Uuid, changes: &[Change], now: DateTime<Utc>) -> Result<Vec<ChangeResult>>;
+    fn push(
+        &self,
+        device: Uuid,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChangeResult>>;
     /// Changes of other devices with cursor > `after`, in cursor order, at
     /// most `limit`. `ResyncRequired` when `after` is below the floor.
     fn pull(&self, device: Uuid, after: i64, limit: usize) -> Result<Page>;
@@ -137,5 +148,9 @@ pub(crate) fn page(rows: Vec<LogRow>, limit: usize, floor: i64) -> Result<Page> 
         .take(limit)
         .map(LogRow::into_pulled)
         .collect::<Result<Vec<_>>>()?;
-    Ok(Page { changes, more, floor })
+    Ok(Page {
+        changes,
+        more,
+        floor,
+    })
 }

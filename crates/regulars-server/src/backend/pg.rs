@@ -123,7 +123,10 @@ fn migrate(client: &mut Client) -> Result<()> {
         "CREATE TABLE IF NOT EXISTS server_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
     )?;
     let done: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM server_migrations", &[])?
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM server_migrations",
+            &[],
+        )?
         .get(0);
     if done as usize > MIGRATION_SQL.len() {
         return Err(Error::Corrupt(format!(
@@ -142,7 +145,8 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-const DEVICE_COLUMNS: &str = "id, device_number, name, store_name, enrolled_at, revoked_at, last_seen_at";
+const DEVICE_COLUMNS: &str =
+    "id, device_number, name, store_name, enrolled_at, revoked_at, last_seen_at";
 
 fn to_device(r: &postgres::Row) -> Result<Device> {
     let n: i32 = r.try_get(1)?;
@@ -187,7 +191,13 @@ impl LogTx for PgTx<'_> {
         Ok(self.tx.query_opt(&st, &[&id.to_string()])?.is_some())
     }
 
-    fn insert_change(&mut self, c: &Change, payload: &str, subject: Option<&str>, now: &str) -> Result<i64> {
+    fn insert_change(
+        &mut self,
+        c: &Change,
+        payload: &str,
+        subject: Option<&str>,
+        now: &str,
+    ) -> Result<i64> {
         let seq = match self.next_seq {
             Some(s) => s,
             None => {
@@ -226,7 +236,9 @@ impl LogTx for PgTx<'_> {
     }
 
     fn mark_erased(&mut self, customer: &str, now: &str) -> Result<()> {
-        let st = self.stmt("INSERT INTO erased(customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+        let st = self.stmt(
+            "INSERT INTO erased(customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )?;
         self.tx.execute(&st, &[&customer, &now])?;
         Ok(())
     }
@@ -253,7 +265,12 @@ impl LogTx for PgTx<'_> {
 
     fn merged_into(&mut self, survivor: &str) -> Result<Vec<String>> {
         let st = self.stmt("SELECT merged FROM redirects WHERE survivor = $1")?;
-        Ok(self.tx.query(&st, &[&survivor])?.iter().map(|r| r.get(0)).collect())
+        Ok(self
+            .tx
+            .query(&st, &[&survivor])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     fn changes_about(&mut self, customer: &str) -> Result<Vec<StoredRow>> {
@@ -280,17 +297,30 @@ impl LogTx for PgTx<'_> {
 
 impl Backend for PgBackend {
     fn organisation(&self) -> Result<String> {
-        self.with_reader(|c| Ok(c.client.query_one("SELECT value FROM meta WHERE key = 'organisation'", &[])?.get(0)))
+        self.with_reader(|c| {
+            Ok(c.client
+                .query_one("SELECT value FROM meta WHERE key = 'organisation'", &[])?
+                .get(0))
+        })
     }
 
     fn set_organisation(&self, name: &str) -> Result<()> {
         self.write(|t| {
-            t.tx.execute("UPDATE meta SET value = $1 WHERE key = 'organisation'", &[&name])?;
+            t.tx.execute(
+                "UPDATE meta SET value = $1 WHERE key = 'organisation'",
+                &[&name],
+            )?;
             Ok(())
         })
     }
 
-    fn add_enroll_code(&self, code_hash: &str, store_name: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()> {
+    fn add_enroll_code(
+        &self,
+        code_hash: &str,
+        store_name: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()> {
         self.write(|t| {
             t.tx.execute(
                 "INSERT INTO enroll_codes(code_hash, store_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
@@ -391,14 +421,22 @@ impl Backend for PgBackend {
     fn devices(&self) -> Result<Vec<Device>> {
         self.with_reader(|c| {
             c.client
-                .query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY device_number"), &[])?
+                .query(
+                    &format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY device_number"),
+                    &[],
+                )?
                 .iter()
                 .map(to_device)
                 .collect()
         })
     }
 
-    fn push(&self, device: Uuid, changes: &[Change], now: DateTime<Utc>) -> Result<Vec<ChangeResult>> {
+    fn push(
+        &self,
+        device: Uuid,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChangeResult>> {
         let now = iso(now);
         self.write(|t| {
             let st = t.stmt("SELECT pg_advisory_xact_lock($1)")?;
@@ -418,12 +456,15 @@ impl Backend for PgBackend {
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()?;
-            let floor: String = tx.query_one("SELECT value FROM meta WHERE key = 'floor'", &[])?.get(0);
+            let floor: String = tx
+                .query_one("SELECT value FROM meta WHERE key = 'floor'", &[])?
+                .get(0);
             let floor: i64 = floor.parse().map_err(Error::corrupt)?;
             if after < floor {
                 return Err(Error::ResyncRequired { after, floor });
             }
-            const SQL: &str = "SELECT seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload
+            const SQL: &str =
+                "SELECT seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload
                  FROM changes WHERE seq > $1 AND device <> $2 ORDER BY seq LIMIT $3";
             let st = match stmts.get(SQL) {
                 Some(s) => s.clone(),

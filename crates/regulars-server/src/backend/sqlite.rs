@@ -38,7 +38,9 @@ pub struct SqliteBackend {
 
 impl std::fmt::Debug for SqliteBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteBackend").field("path", &self.path).finish()
+        f.debug_struct("SqliteBackend")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -59,7 +61,10 @@ impl SqliteBackend {
     }
 
     pub fn open(path: &Path) -> Result<SqliteBackend> {
-        let mut writer = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let mut writer = connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         MIGRATIONS.to_latest(&mut writer)?;
         Ok(SqliteBackend {
@@ -101,13 +106,33 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
     Ok(conn)
 }
 
-const DEVICE_COLUMNS: &str = "id, device_number, name, store_name, enrolled_at, revoked_at, last_seen_at";
+const DEVICE_COLUMNS: &str =
+    "id, device_number, name, store_name, enrolled_at, revoked_at, last_seen_at";
 
-fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, String, String, Option<String>, Option<String>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+/// A devices row as read, before its id and number are checked.
+type DeviceRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
 }
 
-fn to_device(t: (String, i64, String, String, String, Option<String>, Option<String>)) -> Result<Device> {
+fn to_device(t: DeviceRow) -> Result<Device> {
     Ok(Device {
         id: parse_uuid(&t.0)?,
         number: u32::try_from(t.1).map_err(Error::corrupt)?,
@@ -120,7 +145,11 @@ fn to_device(t: (String, i64, String, String, String, Option<String>, Option<Str
 }
 
 fn organisation(conn: &Connection) -> Result<String> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = 'organisation'", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT value FROM meta WHERE key = 'organisation'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 fn floor(conn: &Connection) -> Result<i64> {
@@ -137,12 +166,21 @@ impl Backend for SqliteBackend {
 
     fn set_organisation(&self, name: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'organisation'", [name])?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'organisation'",
+                [name],
+            )?;
             Ok(())
         })
     }
 
-    fn add_enroll_code(&self, code_hash: &str, store_name: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<()> {
+    fn add_enroll_code(
+        &self,
+        code_hash: &str,
+        store_name: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO enroll_codes(code_hash, store_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -212,7 +250,9 @@ impl Backend for SqliteBackend {
     fn authenticate(&self, token_hash: &str) -> Result<Device> {
         self.with_reader(|conn| {
             let row = conn
-                .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"))?
+                .prepare_cached(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"
+                ))?
                 .query_row([token_hash], device_row)
                 .optional()?;
             let device = to_device(row.ok_or(Error::Unauthorized)?)?;
@@ -238,13 +278,22 @@ impl Backend for SqliteBackend {
 
     fn devices(&self) -> Result<Vec<Device>> {
         self.with_reader(|conn| {
-            let mut st = conn.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY device_number"))?;
-            let rows = st.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut st = conn.prepare(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY device_number"
+            ))?;
+            let rows = st
+                .query_map([], device_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().map(to_device).collect()
         })
     }
 
-    fn push(&self, device: Uuid, changes: &[Change], now: DateTime<Utc>) -> Result<Vec<ChangeResult>> {
+    fn push(
+        &self,
+        device: Uuid,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChangeResult>> {
         let now = iso(now);
         self.write(|tx| {
             tx.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1")?
@@ -300,7 +349,13 @@ impl LogTx for SqliteTx<'_, '_> {
             .exists([id.to_string()])?)
     }
 
-    fn insert_change(&mut self, c: &Change, payload: &str, subject: Option<&str>, now: &str) -> Result<i64> {
+    fn insert_change(
+        &mut self,
+        c: &Change,
+        payload: &str,
+        subject: Option<&str>,
+        now: &str,
+    ) -> Result<i64> {
         self.0
             .prepare_cached(
                 "INSERT INTO changes(change_id, device, hlc, schema_version, entity, entity_id, op, payload, subject, received_at)
@@ -361,8 +416,12 @@ impl LogTx for SqliteTx<'_, '_> {
     }
 
     fn merged_into(&mut self, survivor: &str) -> Result<Vec<String>> {
-        let mut st = self.0.prepare_cached("SELECT merged FROM redirects WHERE survivor = ?1")?;
-        let rows = st.query_map([survivor], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut st = self
+            .0
+            .prepare_cached("SELECT merged FROM redirects WHERE survivor = ?1")?;
+        let rows = st
+            .query_map([survivor], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
