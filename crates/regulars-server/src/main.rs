@@ -177,7 +177,7 @@ fn serve<B: Backend>(cli: &Cli, backend: Arc<B>) -> Result<()> {
         tracing::info!(addr = %bound.addr(), "serving");
         bound
             .run(b, async {
-                let _ = tokio::signal::ctrl_c().await;
+                stop_signal().await;
                 tracing::info!("shutting down");
             })
             .await?;
@@ -188,6 +188,24 @@ fn serve<B: Backend>(cli: &Cli, backend: Arc<B>) -> Result<()> {
     drop(rt);
     drop(backend);
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (a service manager stopping the server): requests in
+/// flight finish, then the process exits.
+async fn stop_signal() {
+    let term = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 fn admin<B: Backend>(cli: &Cli, cmd: &Cmd, b: &B) -> Result<()> {

@@ -542,3 +542,54 @@ fn the_binary_refuses_plain_http_off_loopback_and_bad_tls_files() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn tls_serves_with_the_given_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).unwrap();
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
+
+    let backend = Arc::new(SqliteBackend::open_dir(&dir.path().join("data")).unwrap());
+    let opts = serve::ServeOptions {
+        tls: Some((cert_path, key_path)),
+        ..serve::ServeOptions::loopback()
+    };
+    let bound = serve::Bound::bind(&opts).await.unwrap();
+    assert!(
+        bound.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        bound.url()
+    );
+    let addr = bound.addr();
+    tokio::spawn(bound.run(backend, std::future::pending()));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /v1/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"protocol\":1"), "{response}");
+
+    // Plain HTTP to the TLS port gets no answer from the API.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/v1/info"))
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != StatusCode::OK).unwrap_or(true));
+}
