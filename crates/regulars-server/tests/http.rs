@@ -437,6 +437,7 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
     let code = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_eq!(code.len(), 19, "{code}");
 
+    let log_path = dir.path().join("stderr.log");
     let mut child = bin()
         .args([
             "--data",
@@ -447,7 +448,7 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
             "Corner Bakery",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
     let mut first = String::new();
@@ -466,7 +467,7 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
     let res: EnrollResponse = client
         .post(format!("{url}/v1/enroll"))
         .json(&EnrollRequest {
-            code,
+            code: code.clone(),
             device_name: "Till 1".into(),
             device_id: device,
         })
@@ -478,6 +479,23 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
         .unwrap();
     assert_eq!(res.organisation, "Corner Bakery");
     assert_eq!(res.store_name, "Main St");
+    let mut secret = note(device);
+    secret.payload =
+        json!({"customer_id": Uuid::now_v7().to_string(), "body": "Margaret-Quokka-0400111222"});
+    let pushed: PushResponse = client
+        .post(format!("{url}/v1/push"))
+        .bearer_auth(&res.token)
+        .json(&PushRequest {
+            changes: vec![secret],
+            sent_ms: 0,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushed.results[0].status, ChangeStatus::Applied);
 
     let out = bin().args(["--data", data, "devices"]).output().unwrap();
     let listing = String::from_utf8(out.stdout).unwrap();
@@ -504,6 +522,34 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     child.kill().unwrap();
     child.wait().unwrap();
+    // The log saw the requests, and none of the secrets or the payload.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("/v1/push") && log.contains("applied=1"),
+        "{log}"
+    );
+    for secret in [res.token.as_str(), code.as_str(), "Quokka"] {
+        assert!(!log.contains(secret), "{secret:?} in the log");
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_below_the_floor_must_resync() {
+    let f = start().await;
+    let a = f.enroll().await;
+    // No compaction command exists yet: move the floor by hand, as one would.
+    let db = rusqlite::Connection::open(f._dir.path().join("server.db")).unwrap();
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'floor'", [])
+        .unwrap();
+    let pull = |after: i64| {
+        f.client
+            .get(format!("{}/v1/pull?after={after}", f.url))
+            .bearer_auth(&a.token)
+            .send()
+    };
+    let msg = api_error(pull(2).await.unwrap(), StatusCode::GONE, "resync_required").await;
+    assert!(msg.contains("bootstrap"), "{msg}");
+    assert_eq!(pull(5).await.unwrap().status(), StatusCode::OK);
 }
 
 #[test]
