@@ -39,6 +39,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Config(String),
+    #[error(
+        "the server's store could not commit a push ({0}); the till keeps its changes and retries"
+    )]
+    Commit(String),
     #[error("the operating system's random source failed; the server cannot make tokens")]
     Random,
     #[error("a server task stopped unexpectedly; retry")]
@@ -65,6 +69,7 @@ impl Error {
             | Error::Corrupt(_)
             | Error::Io { .. }
             | Error::Config(_)
+            | Error::Commit(_)
             | Error::Random
             | Error::Task => ApiErrorCode::Internal,
         }

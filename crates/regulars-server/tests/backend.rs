@@ -391,6 +391,58 @@ fn concurrent_pushes_get_a_gap_free_cursor_order<B: Backend>(b: &B) {
     }
 }
 
+/// A till retrying while its first attempt is still in flight: the same
+/// batches pushed by several threads at once are stored exactly once.
+fn concurrent_replays_store_each_change_once<B: Backend>(b: &B) {
+    let (a, _) = enroll(b, "Till 1");
+    let (reader, _) = enroll(b, "Reader");
+    let customer = Uuid::now_v7().to_string();
+    let batches: Vec<Vec<Change>> = (0..12)
+        .map(|p| {
+            (0..4)
+                .map(|i| note(&a, &customer, &format!("{p}.{i}")))
+                .collect()
+        })
+        .collect();
+    let applied: Vec<HashMap<Uuid, usize>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let (batches, a) = (&batches, &a);
+                s.spawn(move || {
+                    let mut applied = HashMap::new();
+                    for k in 0..batches.len() {
+                        // Each thread walks the batches from its own start.
+                        let batch = &batches[(k + t * 5) % batches.len()];
+                        for r in b.push(a.id, batch, Utc::now()).unwrap() {
+                            if r.status == ChangeStatus::Applied {
+                                *applied.entry(r.id).or_insert(0) += 1;
+                            } else {
+                                assert_eq!(r.status, ChangeStatus::Duplicate);
+                            }
+                        }
+                    }
+                    applied
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut total: HashMap<Uuid, usize> = HashMap::new();
+    for m in applied {
+        for (id, n) in m {
+            *total.entry(id).or_insert(0) += n;
+        }
+    }
+    assert_eq!(total.len(), 48);
+    assert!(
+        total.values().all(|n| *n == 1),
+        "each change applied exactly once"
+    );
+    let all = pull_all(b, &reader, 1000);
+    assert_eq!(all.len(), 48);
+    assert_eq!(all.last().unwrap().cursor, 48);
+}
+
 fn erasure_scrubs_earlier_and_later_changes<B: Backend>(b: &B) {
     let (a, _) = enroll(b, "Till 1");
     let (c, _) = enroll(b, "Till 2");
@@ -528,6 +580,7 @@ suite!(
     forged_device_is_rejected,
     pull_excludes_own_changes_and_pages_in_commit_order,
     concurrent_pushes_get_a_gap_free_cursor_order,
+    concurrent_replays_store_each_change_once,
     erasure_scrubs_earlier_and_later_changes,
 );
 
