@@ -19,8 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use regulars_sync::protocol::{
-    ApiError, ApiErrorCode, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest,
-    PushResponse, ServerInfo, MAX_BODY_BYTES, PROTOCOL_VERSION, SCHEMA_VERSION,
+    ApiError, ApiErrorCode, ChangeStatus, EnrollRequest, EnrollResponse, PushRequest, PushResponse,
+    ServerInfo, MAX_BODY_BYTES, PROTOCOL_VERSION, SCHEMA_VERSION,
 };
 use serde::{Deserialize, Serialize};
 
@@ -198,7 +198,7 @@ async fn pull<B: Backend>(
     State(b): State<Arc<B>>,
     headers: HeaderMap,
     params: std::result::Result<Query<PullParams>, QueryRejection>,
-) -> Answer<PullResponse> {
+) -> Answer<service::PullPage> {
     let auth = bearer(&headers);
     let res = blocking(&b, move |b| {
         let device = service::authenticate(b, auth.as_deref())?;

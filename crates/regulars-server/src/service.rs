@@ -6,11 +6,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use regulars_sync::protocol::{
-    ChangeResult, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
-    MAX_BATCH, MAX_PAGE,
+    ChangeResult, EnrollRequest, EnrollResponse, PushRequest, PushResponse, MAX_BATCH, MAX_PAGE,
 };
+use serde::Serialize;
 
-use crate::backend::{Backend, Device};
+use crate::backend::{Backend, Device, StoredChange};
 use crate::error::{Error, Result};
 use crate::secrets;
 
@@ -116,13 +116,23 @@ pub fn push<B: Backend + ?Sized>(
     })
 }
 
+/// A pull answer: serialises exactly as the protocol's `PullResponse`, with
+/// payloads passed through as stored.
+#[derive(Debug, Serialize)]
+pub struct PullPage {
+    pub changes: Vec<StoredChange>,
+    pub next_cursor: i64,
+    pub more: bool,
+    pub server_ms: u64,
+}
+
 /// One page for an authenticated device. `limit` is capped at `MAX_PAGE`.
 pub fn pull<B: Backend + ?Sized>(
     b: &B,
     device: &Device,
     after: i64,
     limit: Option<usize>,
-) -> Result<PullResponse> {
+) -> Result<PullPage> {
     if after < 0 {
         return Err(Error::BadRequest(
             "after must be 0 (a new till) or a cursor from an earlier pull".into(),
@@ -131,7 +141,7 @@ pub fn pull<B: Backend + ?Sized>(
     let limit = limit.unwrap_or(1000).clamp(1, MAX_PAGE);
     let page = b.pull(device.id, after, limit)?;
     let next_cursor = page.changes.last().map_or(after, |c| c.cursor);
-    Ok(PullResponse {
+    Ok(PullPage {
         changes: page.changes,
         next_cursor,
         more: page.more,

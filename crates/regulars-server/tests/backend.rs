@@ -67,7 +67,7 @@ fn pull_all(b: &impl Backend, device: &Device, limit: usize) -> Vec<PulledChange
             assert!(c.cursor > after, "cursor {} not after {after}", c.cursor);
             after = c.cursor;
         }
-        out.extend(page.changes);
+        out.extend(page.changes.iter().map(|c| c.to_pulled().unwrap()));
         if !page.more {
             return out;
         }
