@@ -1,5 +1,6 @@
 //! `regulars-server bench push`: many tills pushing at once against one
-//! server (SQLite, in a temp dir, on 127.0.0.1 with a free port), then one
+//! server (SQLite in a temp dir, or an empty PostgreSQL database given with
+//! --database; on 127.0.0.1 with a free port), then one
 //! new till pulling the whole log from cursor 0. Part of the binary (it
 //! uses anyhow and reqwest as a till would); run a release build.
 //!
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use regulars_server::backend::SqliteBackend;
+use regulars_server::backend::Backend;
 use regulars_server::{serve, service};
 use regulars_sync::protocol::{
     Change, ChangeStatus, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
@@ -24,6 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub struct Report {
+    backend: &'static str,
     tills: usize,
     changes: usize,
     batch: usize,
@@ -49,12 +51,13 @@ impl fmt::Display for Report {
         let total = self.tills * self.changes;
         writeln!(
             f,
-            "push: {} tills x {} changes in batches of {} ({} pushes, {} changes), SQLite backend, 127.0.0.1",
+            "push: {} tills x {} changes in batches of {} ({} pushes, {} changes), {} backend, 127.0.0.1",
             self.tills,
             self.changes,
             self.batch,
             l.len(),
-            total
+            total,
+            self.backend
         )?;
         writeln!(
             f,
@@ -83,7 +86,14 @@ impl fmt::Display for Report {
     }
 }
 
-pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> {
+/// Runs the benchmark against `backend`, which must hold no changes yet.
+pub async fn push<B: Backend>(
+    backend: Arc<B>,
+    label: &'static str,
+    tills: usize,
+    changes: usize,
+    batch: usize,
+) -> Result<Report> {
     ensure!(
         tills >= 1 && changes >= 1,
         "give at least one till and one change"
@@ -92,10 +102,6 @@ pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> 
         (1..=MAX_BATCH).contains(&batch),
         "--batch must be 1 to {MAX_BATCH}"
     );
-    let dir = tempfile::tempdir().context("making a temp dir")?;
-    let path = dir.path().to_path_buf();
-    let backend =
-        Arc::new(tokio::task::spawn_blocking(move || SqliteBackend::open_dir(&path)).await??);
     let url = serve::spawn_loopback(Arc::clone(&backend)).await?;
     let customers: Arc<Vec<String>> =
         Arc::new((0..500).map(|_| Uuid::now_v7().to_string()).collect());
@@ -147,6 +153,7 @@ pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> 
         tills * changes
     );
     Ok(Report {
+        backend: label,
         tills,
         changes,
         batch,
@@ -158,7 +165,7 @@ pub async fn push(tills: usize, changes: usize, batch: usize) -> Result<Report> 
     })
 }
 
-async fn enroll(backend: &Arc<SqliteBackend>, url: &str, i: usize) -> Result<(Uuid, String)> {
+async fn enroll<B: Backend>(backend: &Arc<B>, url: &str, i: usize) -> Result<(Uuid, String)> {
     let b = Arc::clone(backend);
     let code = tokio::task::spawn_blocking(move || {
         service::create_enroll_code(

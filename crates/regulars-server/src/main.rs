@@ -83,7 +83,8 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// Concurrent tills pushing to a fresh server with SQLite on 127.0.0.1,
+    /// Concurrent tills pushing to a fresh server on 127.0.0.1 (SQLite in a
+    /// temp dir, or the empty PostgreSQL database given with --database),
     /// then one new till pulling everything from cursor 0.
     Push {
         #[arg(long, default_value_t = 50)]
@@ -106,9 +107,33 @@ fn main() -> Result<()> {
                 changes,
                 batch,
             } = which;
+            let (tills, changes, batch) = (*tills, *changes, *batch);
             let rt = runtime()?;
-            let report = rt.block_on(bench::push(*tills, *changes, *batch))?;
-            println!("{report}");
+            match &cli.database {
+                Some(url) => {
+                    let b = Arc::new(
+                        PgBackend::connect(url).context("opening the PostgreSQL database")?,
+                    );
+                    let report = rt.block_on(bench::push(
+                        Arc::clone(&b),
+                        "PostgreSQL",
+                        tills,
+                        changes,
+                        batch,
+                    ))?;
+                    println!("{report}");
+                    // The runtime first: the PostgreSQL client must not be
+                    // dropped on one of its threads.
+                    drop(rt);
+                    drop(b);
+                }
+                None => {
+                    let dir = tempfile::tempdir().context("making a temp dir")?;
+                    let b = Arc::new(SqliteBackend::open_dir(dir.path())?);
+                    let report = rt.block_on(bench::push(b, "SQLite", tills, changes, batch))?;
+                    println!("{report}");
+                }
+            }
             Ok(())
         }
         None => {
