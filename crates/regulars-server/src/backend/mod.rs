@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+mod group;
 pub mod pg;
 pub mod sqlite;
 

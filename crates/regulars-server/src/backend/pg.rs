@@ -13,16 +13,19 @@
 //! It uses the synchronous `postgres` client (tokio-postgres underneath),
 //! called from `spawn_blocking` like SQLite, so both share [`crate::push`].
 //! One writer connection behind a mutex (pushes are serialised by the lock
-//! anyway) and a small pool of readers for pulls and authentication.
+//! anyway), with group commit like SQLite (`backend::group`: pushes queued
+//! behind the writer share one transaction and one lock, a savepoint each),
+//! and a small pool of readers for pulls and authentication.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls, Statement, Transaction};
 use regulars_sync::protocol::{Change, ChangeResult};
 use uuid::Uuid;
 
+use super::group::{all_failed, Answer, PushJob, Queue};
 use super::{iso, page, parse_uuid, Backend, Device, Enrolled, LogRow, Page};
 use crate::error::{Error, Result};
 use crate::push::{apply_batch, LogTx, StoredRow};
@@ -55,6 +58,8 @@ pub struct PgBackend {
     url: String,
     writer: Mutex<Conn>,
     readers: Mutex<Vec<Conn>>,
+    /// Pushes waiting for the writer (group commit).
+    queue: Queue,
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -78,6 +83,7 @@ impl PgBackend {
             url: url.to_string(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            queue: Queue::default(),
         })
     }
 
@@ -113,6 +119,45 @@ impl PgBackend {
         let out = f(&mut t)?;
         t.tx.commit()?;
         Ok(out)
+    }
+}
+
+/// Applies queued pushes in one transaction under the push lock, a
+/// savepoint each; one answer per job, in order.
+fn run_group(conn: &mut Conn, group: &[Arc<PushJob>]) -> Vec<Answer> {
+    let Conn { client, stmts } = conn;
+    let mut tx = match client.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(group, &e),
+    };
+    if let Err(e) = tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUSH_LOCK]) {
+        return all_failed(group, &e);
+    }
+    let mut next_seq = None;
+    let mut answers = Vec::with_capacity(group.len());
+    for job in group {
+        let answer = (|| {
+            let sp = tx.transaction()?;
+            let mut t = PgTx {
+                tx: sp,
+                stmts: &mut *stmts,
+                next_seq,
+            };
+            let st = t.stmt("UPDATE devices SET last_seen_at = $2 WHERE id = $1")?;
+            t.tx.execute(&st, &[&job.device.to_string(), &job.now])?;
+            let results = apply_batch(&mut t, job.device, &job.changes, &job.now)?;
+            let seq = t.next_seq;
+            t.tx.commit()?;
+            // Only a batch that stayed moves the numbering on: a rolled
+            // back one leaves no gap.
+            next_seq = seq;
+            Ok(results)
+        })();
+        answers.push(answer);
+    }
+    match tx.commit() {
+        Ok(()) => answers,
+        Err(e) => all_failed(group, &e),
     }
 }
 
@@ -431,20 +476,24 @@ impl Backend for PgBackend {
         })
     }
 
+    /// Group commit (see [`super::group`]): one advisory lock and one
+    /// commit for every push queued behind the writer.
     fn push(
         &self,
         device: Uuid,
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<Vec<ChangeResult>> {
-        let now = iso(now);
-        self.write(|t| {
-            let st = t.stmt("SELECT pg_advisory_xact_lock($1)")?;
-            t.tx.execute(&st, &[&PUSH_LOCK])?;
-            let st = t.stmt("UPDATE devices SET last_seen_at = $2 WHERE id = $1")?;
-            t.tx.execute(&st, &[&device.to_string(), &now])?;
-            apply_batch(t, device, changes, &now)
-        })
+        self.queue
+            .push(&self.writer, device, changes, iso(now), |conn, group| {
+                if conn.client.is_closed() {
+                    match Conn::connect(&self.url) {
+                        Ok(c) => *conn = c,
+                        Err(e) => return all_failed(group, &e),
+                    }
+                }
+                run_group(conn, group)
+            })
     }
 
     fn pull(&self, device: Uuid, after: i64, limit: usize) -> Result<Page> {

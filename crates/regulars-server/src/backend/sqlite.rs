@@ -6,7 +6,7 @@
 //! One writer connection behind a mutex does every write, so pushes are
 //! serialised and the cursor (`INTEGER PRIMARY KEY`) is commit order; pushes
 //! that queue up while it is busy are committed together (group commit, a
-//! savepoint per batch: see [`Backend::push`] below), so 50 tills share
+//! savepoint per batch: see `backend::group`), so 50 tills share
 //! fsyncs instead of waiting for one each. Pulls and authentication read on
 //! a small pool of reader connections, which WAL lets run beside the writer.
 
@@ -20,6 +20,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use rusqlite_migration::{Migrations, M};
 use uuid::Uuid;
 
+use super::group::{all_failed, Answer, PushJob, Queue};
 use super::{iso, page, parse_uuid, Backend, Device, Enrolled, LogRow, Page};
 use crate::error::{Error, Result};
 use crate::push::{apply_batch, LogTx, StoredRow};
@@ -36,16 +37,8 @@ pub struct SqliteBackend {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// Pushes waiting for the writer (group commit, see [`Backend::push`]).
-    queue: Mutex<Vec<Arc<PushJob>>>,
-}
-
-/// One push waiting for the writer, and where its answer goes.
-struct PushJob {
-    device: Uuid,
-    changes: Vec<Change>,
-    now: String,
-    answer: Mutex<Option<Result<Vec<ChangeResult>>>>,
+    /// Pushes waiting for the writer (group commit).
+    queue: Queue,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -83,7 +76,7 @@ impl SqliteBackend {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            queue: Mutex::new(Vec::new()),
+            queue: Queue::default(),
         })
     }
 
@@ -301,47 +294,15 @@ impl Backend for SqliteBackend {
         })
     }
 
-    /// Group commit: a push queues itself, then waits for the writer. The
-    /// thread that gets the writer takes every queued push and applies them
-    /// in one SQLite transaction, each batch inside its own savepoint (so a
-    /// batch is still all-or-nothing, and a failing one does not take the
-    /// others down), then commits once: one fsync for many tills instead of
-    /// one each. Cursors still follow commit order: one writer, in order.
-    /// A push finding its answer already there when it gets the writer was
-    /// carried by an earlier group.
+    /// Group commit (see [`super::group`]).
     fn push(
         &self,
         device: Uuid,
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<Vec<ChangeResult>> {
-        let job = Arc::new(PushJob {
-            device,
-            changes: changes.to_vec(),
-            now: iso(now),
-            answer: Mutex::new(None),
-        });
-        lock(&self.queue).push(Arc::clone(&job));
-        let mut conn = lock(&self.writer);
-        if let Some(answer) = lock(&job.answer).take() {
-            return answer;
-        }
-        // Not answered, so still queued: a group drains the queue and
-        // answers every job in it before releasing the writer.
-        let group = std::mem::take(&mut *lock(&self.queue));
-        let answers = run_group(&mut conn, &group);
-        let mut mine = None;
-        for (j, a) in group.iter().zip(answers) {
-            if Arc::ptr_eq(j, &job) {
-                mine = Some(a);
-            } else {
-                *lock(&j.answer) = Some(a);
-            }
-        }
-        // Only now: a job of this group that gets the writer next must
-        // find its answer waiting.
-        drop(conn);
-        mine.unwrap_or(Err(Error::Task))
+        self.queue
+            .push(&self.writer, device, changes, iso(now), run_group)
     }
 
     fn pull(&self, device: Uuid, after: i64, limit: usize) -> Result<Page> {
@@ -356,30 +317,15 @@ impl Backend for SqliteBackend {
 
 /// Applies queued pushes in one transaction, a savepoint each; one answer
 /// per job, in order.
-fn run_group(conn: &mut Connection, group: &[Arc<PushJob>]) -> Vec<Result<Vec<ChangeResult>>> {
+fn run_group(conn: &mut Connection, group: &[Arc<PushJob>]) -> Vec<Answer> {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            return group
-                .iter()
-                .map(|_| Err(Error::Commit(msg.clone())))
-                .collect();
-        }
+        Err(e) => return all_failed(group, &e),
     };
-    let mut answers = Vec::with_capacity(group.len());
-    for job in group {
-        answers.push(apply_job(&mut tx, job));
-    }
+    let answers = group.iter().map(|job| apply_job(&mut tx, job)).collect();
     match tx.commit() {
         Ok(()) => answers,
-        Err(e) => {
-            let msg = e.to_string();
-            group
-                .iter()
-                .map(|_| Err(Error::Commit(msg.clone())))
-                .collect()
-        }
+        Err(e) => all_failed(group, &e),
     }
 }
 
