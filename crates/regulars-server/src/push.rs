@@ -35,6 +35,12 @@ pub(crate) struct StoredRow {
 /// The look-ups and writes the batch rules need, inside one open
 /// transaction of a backend.
 pub(crate) trait LogTx {
+    /// Called once per batch before anything else: a backend whose look-ups
+    /// are round trips may read what the batch will ask about in a few
+    /// queries (it must then keep its answers current as the batch writes).
+    fn prefetch(&mut self, _changes: &[Change]) -> Result<()> {
+        Ok(())
+    }
     fn has_change(&mut self, id: Uuid) -> Result<bool>;
     /// Stores a change (with `payload` in place of its own, serialised) and
     /// returns its cursor.
@@ -64,6 +70,7 @@ pub(crate) fn apply_batch(
     changes: &[Change],
     now: &str,
 ) -> Result<Vec<ChangeResult>> {
+    tx.prefetch(changes)?;
     let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         let result = |status, reason: Option<String>| ChangeResult {

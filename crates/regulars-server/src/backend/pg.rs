@@ -17,7 +17,7 @@
 //! behind the writer share one transaction and one lock, a savepoint each),
 //! and a small pool of readers for pulls and authentication.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -115,6 +115,7 @@ impl PgBackend {
             tx,
             stmts,
             next_seq: None,
+            cache: Cache::default(),
         };
         let out = f(&mut t)?;
         t.tx.commit()?;
@@ -142,6 +143,7 @@ fn run_group(conn: &mut Conn, group: &[Arc<PushJob>]) -> Vec<Answer> {
                 tx: sp,
                 stmts: &mut *stmts,
                 next_seq,
+                cache: Cache::default(),
             };
             let st = t.stmt("UPDATE devices SET last_seen_at = $2 WHERE id = $1")?;
             t.tx.execute(&st, &[&job.device.to_string(), &job.now])?;
@@ -212,6 +214,18 @@ struct PgTx<'a> {
     stmts: &'a mut HashMap<&'static str, Statement>,
     /// The next cursor, read once under the push lock.
     next_seq: Option<i64>,
+    /// What [`LogTx::prefetch`] read for the batch, kept current by the
+    /// batch's own writes (no one else writes: the push lock is held). Each
+    /// look-up would otherwise be a round trip per change.
+    cache: Cache,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Every change id of the batch already stored (`Some` once prefetched).
+    stored: Option<HashSet<Uuid>>,
+    erased: HashMap<String, bool>,
+    survivors: HashMap<String, Option<String>>,
 }
 
 impl PgTx<'_> {
@@ -231,7 +245,51 @@ impl PgTx<'_> {
 }
 
 impl LogTx for PgTx<'_> {
+    fn prefetch(&mut self, changes: &[Change]) -> Result<()> {
+        let ids: Vec<String> = changes.iter().map(|c| c.id.to_string()).collect();
+        let st = self.stmt("SELECT change_id FROM changes WHERE change_id = ANY($1)")?;
+        let stored = self
+            .tx
+            .query(&st, &[&ids])?
+            .iter()
+            .map(|r| parse_uuid(r.get(0)))
+            .collect::<Result<HashSet<Uuid>>>()?;
+        self.cache.stored = Some(stored);
+        let mut subjects: Vec<String> = changes
+            .iter()
+            .filter_map(|c| regulars_sync::rules::subject(c).map(str::to_owned))
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let st = self.stmt("SELECT customer_id FROM erased WHERE customer_id = ANY($1)")?;
+        let erased: HashSet<String> = self
+            .tx
+            .query(&st, &[&subjects])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let st = self.stmt("SELECT merged, survivor FROM redirects WHERE merged = ANY($1)")?;
+        let mut survivors: HashMap<String, String> = self
+            .tx
+            .query(&st, &[&subjects])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        for s in subjects {
+            self.cache.erased.insert(s.clone(), erased.contains(&s));
+            let survivor = survivors.remove(&s);
+            self.cache.survivors.insert(s, survivor);
+        }
+        Ok(())
+    }
+
     fn has_change(&mut self, id: Uuid) -> Result<bool> {
+        if let Some(stored) = &self.cache.stored {
+            return Ok(stored.contains(&id));
+        }
         let st = self.stmt("SELECT 1 FROM changes WHERE change_id = $1")?;
         Ok(self.tx.query_opt(&st, &[&id.to_string()])?.is_some())
     }
@@ -272,12 +330,20 @@ impl LogTx for PgTx<'_> {
             ],
         )?;
         self.next_seq = Some(seq + 1);
+        if let Some(stored) = &mut self.cache.stored {
+            stored.insert(c.id);
+        }
         Ok(seq)
     }
 
     fn is_erased(&mut self, customer: &str) -> Result<bool> {
+        if let Some(e) = self.cache.erased.get(customer) {
+            return Ok(*e);
+        }
         let st = self.stmt("SELECT 1 FROM erased WHERE customer_id = $1")?;
-        Ok(self.tx.query_opt(&st, &[&customer])?.is_some())
+        let e = self.tx.query_opt(&st, &[&customer])?.is_some();
+        self.cache.erased.insert(customer.to_owned(), e);
+        Ok(e)
     }
 
     fn mark_erased(&mut self, customer: &str, now: &str) -> Result<()> {
@@ -285,12 +351,18 @@ impl LogTx for PgTx<'_> {
             "INSERT INTO erased(customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )?;
         self.tx.execute(&st, &[&customer, &now])?;
+        self.cache.erased.insert(customer.to_owned(), true);
         Ok(())
     }
 
     fn survivor_of(&mut self, merged: &str) -> Result<Option<String>> {
+        if let Some(s) = self.cache.survivors.get(merged) {
+            return Ok(s.clone());
+        }
         let st = self.stmt("SELECT survivor FROM redirects WHERE merged = $1")?;
-        Ok(self.tx.query_opt(&st, &[&merged])?.map(|r| r.get(0)))
+        let s: Option<String> = self.tx.query_opt(&st, &[&merged])?.map(|r| r.get(0));
+        self.cache.survivors.insert(merged.to_owned(), s.clone());
+        Ok(s)
     }
 
     fn set_redirect(&mut self, merged: &str, survivor: &str) -> Result<()> {
@@ -299,12 +371,16 @@ impl LogTx for PgTx<'_> {
              ON CONFLICT (merged) DO UPDATE SET survivor = excluded.survivor",
         )?;
         self.tx.execute(&st, &[&merged, &survivor])?;
+        self.cache
+            .survivors
+            .insert(merged.to_owned(), Some(survivor.to_owned()));
         Ok(())
     }
 
     fn remove_redirect(&mut self, merged: &str) -> Result<()> {
         let st = self.stmt("DELETE FROM redirects WHERE merged = $1")?;
         self.tx.execute(&st, &[&merged])?;
+        self.cache.survivors.insert(merged.to_owned(), None);
         Ok(())
     }
 
