@@ -116,8 +116,10 @@ impl PgBackend {
             stmts,
             next_seq: None,
             cache: Cache::default(),
+            pending: Pending::default(),
         };
         let out = f(&mut t)?;
+        t.flush()?;
         t.tx.commit()?;
         Ok(out)
     }
@@ -144,10 +146,12 @@ fn run_group(conn: &mut Conn, group: &[Arc<PushJob>]) -> Vec<Answer> {
                 stmts: &mut *stmts,
                 next_seq,
                 cache: Cache::default(),
+                pending: Pending::default(),
             };
             let st = t.stmt("UPDATE devices SET last_seen_at = $2 WHERE id = $1")?;
             t.tx.execute(&st, &[&job.device.to_string(), &job.now])?;
             let results = apply_batch(&mut t, job.device, &job.changes, &job.now)?;
+            t.flush()?;
             let seq = t.next_seq;
             t.tx.commit()?;
             // Only a batch that stayed moves the numbering on: a rolled
@@ -218,6 +222,24 @@ struct PgTx<'a> {
     /// batch's own writes (no one else writes: the push lock is held). Each
     /// look-up would otherwise be a round trip per change.
     cache: Cache,
+    /// Inserts not yet sent.
+    pending: Pending,
+}
+
+/// Queued inserts, column by column, for one `INSERT ... SELECT UNNEST`.
+#[derive(Default)]
+struct Pending {
+    seq: Vec<i64>,
+    id: Vec<String>,
+    device: Vec<String>,
+    hlc: Vec<String>,
+    schema: Vec<i32>,
+    entity: Vec<String>,
+    entity_id: Vec<String>,
+    op: Vec<String>,
+    payload: Vec<String>,
+    subject: Vec<Option<String>>,
+    received: Vec<String>,
 }
 
 #[derive(Default)]
@@ -229,6 +251,36 @@ struct Cache {
 }
 
 impl PgTx<'_> {
+    /// Writes the queued inserts: one round trip for the whole batch.
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.seq.is_empty() {
+            return Ok(());
+        }
+        let st = self.stmt(
+            "INSERT INTO changes(seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload, subject, received_at)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[],
+                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])",
+        )?;
+        let p = std::mem::take(&mut self.pending);
+        self.tx.execute(
+            &st,
+            &[
+                &p.seq,
+                &p.id,
+                &p.device,
+                &p.hlc,
+                &p.schema,
+                &p.entity,
+                &p.entity_id,
+                &p.op,
+                &p.payload,
+                &p.subject,
+                &p.received,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn stmt(&mut self, sql: &'static str) -> Result<Statement> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
@@ -308,27 +360,21 @@ impl LogTx for PgTx<'_> {
                 self.tx.query_one(&st, &[])?.get(0)
             }
         };
-        let st = self.stmt(
-            "INSERT INTO changes(seq, change_id, device, hlc, schema_version, entity, entity_id, op, payload, subject, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )?;
+        // Queued, written by `flush` in one statement (before anything
+        // reads the log back, and before the batch's savepoint commits).
         let schema = i32::try_from(c.schema).map_err(Error::corrupt)?;
-        self.tx.execute(
-            &st,
-            &[
-                &seq,
-                &c.id.to_string(),
-                &c.device.to_string(),
-                &c.hlc.to_string(),
-                &schema,
-                &c.entity,
-                &c.entity_id,
-                &c.op,
-                &payload,
-                &subject,
-                &now,
-            ],
-        )?;
+        let p = &mut self.pending;
+        p.seq.push(seq);
+        p.id.push(c.id.to_string());
+        p.device.push(c.device.to_string());
+        p.hlc.push(c.hlc.to_string());
+        p.schema.push(schema);
+        p.entity.push(c.entity.clone());
+        p.entity_id.push(c.entity_id.clone());
+        p.op.push(c.op.clone());
+        p.payload.push(payload.to_owned());
+        p.subject.push(subject.map(str::to_owned));
+        p.received.push(now.to_owned());
         self.next_seq = Some(seq + 1);
         if let Some(stored) = &mut self.cache.stored {
             stored.insert(c.id);
@@ -395,6 +441,7 @@ impl LogTx for PgTx<'_> {
     }
 
     fn changes_about(&mut self, customer: &str) -> Result<Vec<StoredRow>> {
+        self.flush()?;
         let st = self.stmt("SELECT seq, entity, op, payload FROM changes WHERE subject = $1")?;
         Ok(self
             .tx
@@ -410,6 +457,7 @@ impl LogTx for PgTx<'_> {
     }
 
     fn set_payload(&mut self, seq: i64, payload: &str) -> Result<()> {
+        self.flush()?;
         let st = self.stmt("UPDATE changes SET payload = $2 WHERE seq = $1")?;
         self.tx.execute(&st, &[&seq, &payload])?;
         Ok(())
