@@ -1,6 +1,6 @@
 //! What a pushed batch does to the change log, written once for both
-//! backends: each backend hands [`apply_batch`] its open transaction through
-//! the small [`LogTx`] trait (a handful of indexed look-ups and writes), so
+//! backends: each backend hands `apply_batch` its open transaction through
+//! the small `LogTx` trait (a handful of indexed look-ups and writes), so
 //! SQLite and PostgreSQL cannot drift apart on the rules.
 //!
 //! Per change, in order: a change whose `device` is not the authenticated

@@ -15,7 +15,10 @@
 //! One writer connection behind a mutex (pushes are serialised by the lock
 //! anyway), with group commit like SQLite (`backend::group`: pushes queued
 //! behind the writer share one transaction and one lock, a savepoint each),
-//! and a small pool of readers for pulls and authentication.
+//! and a small pool of readers for pulls and authentication. Round trips
+//! are what cost here, so a batch's look-ups are read up front in three
+//! queries (`LogTx::prefetch`) and its inserts go in one statement: a push
+//! is about 7 round trips whatever its size.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
