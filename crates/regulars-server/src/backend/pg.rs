@@ -603,7 +603,7 @@ impl Backend for PgBackend {
         })
     }
 
-    /// Group commit (see [`super::group`]): one advisory lock and one
+    /// Group commit (see `backend::group`): one advisory lock and one
     /// commit for every push queued behind the writer.
     fn push(
         &self,

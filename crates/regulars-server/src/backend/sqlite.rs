@@ -294,7 +294,7 @@ impl Backend for SqliteBackend {
         })
     }
 
-    /// Group commit (see [`super::group`]).
+    /// Group commit (see `backend::group`).
     fn push(
         &self,
         device: Uuid,
