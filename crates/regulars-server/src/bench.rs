@@ -127,7 +127,7 @@ pub async fn push<B: Backend>(
     }
     let push_wall = started.elapsed();
 
-    let client = reqwest::Client::new();
+    let client = http_client();
     let started = Instant::now();
     let (mut after, mut pulled, mut pages) = (0i64, 0usize, 0usize);
     loop {
@@ -177,7 +177,7 @@ async fn enroll<B: Backend>(backend: &Arc<B>, url: &str, i: usize) -> Result<(Uu
     })
     .await??;
     let device = Uuid::now_v7();
-    let res: EnrollResponse = reqwest::Client::new()
+    let res: EnrollResponse = http_client()
         .post(format!("{url}/v1/enroll"))
         .json(&EnrollRequest {
             code,
@@ -201,7 +201,7 @@ async fn till(
     changes: usize,
     batch: usize,
 ) -> Result<Vec<Duration>> {
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut latencies = Vec::new();
     let mut hlc = Hlc::new(service::now_ms(), 0);
     let mut made = 0usize;
@@ -293,4 +293,11 @@ fn change(device: Uuid, hlc: Hlc, k: usize, customer: &str) -> Change {
         op: "insert".into(),
         payload,
     }
+}
+
+/// A plain HTTP client. The workspace builds reqwest without a built-in TLS
+/// provider (the till installs ring once); install it here too.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

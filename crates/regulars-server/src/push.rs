@@ -110,8 +110,12 @@ pub(crate) fn apply_batch(
         tx.insert_change(c, &text, subject, now)?;
         match class {
             Class::Tombstone => {
-                tx.mark_erased(&c.entity_id, now)?;
-                scrub(tx, &c.entity_id)?;
+                // The person and the records merged into them on the
+                // erasing till (their own changes never left it).
+                for id in rules::erased_ids(c) {
+                    tx.mark_erased(id, now)?;
+                    scrub(tx, id)?;
+                }
             }
             Class::Redirect => {
                 if let Some((merged, survivor)) = rules::redirect_of(c) {

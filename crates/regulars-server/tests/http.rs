@@ -32,7 +32,7 @@ async fn start() -> Fixture {
     Fixture {
         url,
         backend,
-        client: reqwest::Client::new(),
+        client: http_client(),
         _dir: dir,
     }
 }
@@ -462,7 +462,7 @@ async fn the_binary_serves_enrolls_lists_and_revokes() {
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
-    let client = reqwest::Client::new();
+    let client = http_client();
     let device = Uuid::now_v7();
     let res: EnrollResponse = client
         .post(format!("{url}/v1/enroll"))
@@ -633,9 +633,16 @@ async fn tls_serves_with_the_given_certificate() {
     assert!(response.contains("\"protocol\":1"), "{response}");
 
     // Plain HTTP to the TLS port gets no answer from the API.
-    let plain = reqwest::Client::new()
+    let plain = http_client()
         .get(format!("http://{addr}/v1/info"))
         .send()
         .await;
     assert!(plain.map(|r| r.status() != StatusCode::OK).unwrap_or(true));
+}
+
+/// A plain HTTP client. The workspace builds reqwest without a built-in TLS
+/// provider (the till installs ring once); install it here too.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -135,6 +135,12 @@ pub(crate) fn apply(tx: &Connection, c: &Change) -> Result<Outcome> {
     // Erasure first: it always wins, and nothing about the person is kept
     // afterwards. The redirect is followed so a change about a customer
     // merged into an erased one is dropped too.
+    // What the server keeps of a change about an erased customer: nothing
+    // to apply (the erasure itself travels whole and does the work).
+    if c.payload.get("redacted").and_then(Value::as_bool) == Some(true) && class != Class::Redirect
+    {
+        return Ok(Outcome::Dropped);
+    }
     let mut c = c.clone();
     if matches!(class, Class::Insert | Class::Fields) {
         if let Some(s) = rules::subject(&c) {
@@ -417,6 +423,19 @@ fn field_wins(tx: &Connection, c: &Change, field: &str, stamp: Stamp) -> Result<
     } else {
         Ok(false)
     }
+}
+
+/// Notes a change that could not be applied here, for the owner (the
+/// message names the problem, never the data).
+pub(crate) fn note_unapplied(tx: &Connection, c: &Change, e: &Error) -> Result<()> {
+    tracing::warn!(entity = %c.entity, op = %c.op, code = ?e.code(), "a synced change could not be applied");
+    log_conflict(
+        tx,
+        c,
+        "(not applied)",
+        None,
+        &Value::from(e.to_string().chars().take(200).collect::<String>()),
+    )
 }
 
 fn log_conflict(
