@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -41,8 +41,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/openapi.json"),
 ];
 
+/// Longest a pull may wait for news (`?wait=SECONDS`).
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// Ticks after every push that stored something: a waiting pull wakes.
+#[derive(Clone)]
+struct News(Arc<tokio::sync::watch::Sender<u64>>);
+
 /// The API over `backend`.
 pub fn router<B: Backend>(backend: Arc<B>) -> Router {
+    let news = News(Arc::new(tokio::sync::watch::channel(0).0));
     Router::new()
         .route("/v1/info", get(info::<B>))
         .route("/v1/enroll", post(enroll::<B>))
@@ -52,6 +60,7 @@ pub fn router<B: Backend>(backend: Arc<B>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(Extension(news))
         .layer(middleware::from_fn(log_request))
         .with_state(backend)
 }
@@ -163,6 +172,7 @@ async fn enroll<B: Backend>(
 
 async fn push<B: Backend>(
     State(b): State<Arc<B>>,
+    Extension(news): Extension<News>,
     headers: HeaderMap,
     body: std::result::Result<Json<PushRequest>, JsonRejection>,
 ) -> Answer<PushResponse> {
@@ -177,6 +187,9 @@ async fn push<B: Backend>(
     })
     .await?;
     let count = |s| res.results.iter().filter(|r| r.status == s).count();
+    if count(ChangeStatus::Applied) > 0 {
+        news.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
     tracing::info!(
         device_number = device,
         applied = count(ChangeStatus::Applied),
@@ -192,26 +205,68 @@ struct PullParams {
     #[serde(default)]
     after: i64,
     limit: Option<usize>,
+    /// Seconds to wait for news when there is nothing after the cursor
+    /// (long poll, at most [`MAX_WAIT_SECS`]): a till hears of another
+    /// till's sale as soon as it is pushed.
+    #[serde(default)]
+    wait: u64,
 }
 
 async fn pull<B: Backend>(
     State(b): State<Arc<B>>,
+    Extension(news): Extension<News>,
     headers: HeaderMap,
     params: std::result::Result<Query<PullParams>, QueryRejection>,
 ) -> Answer<service::PullPage> {
     let auth = bearer(&headers);
-    let res = blocking(&b, move |b| {
-        let device = service::authenticate(b, auth.as_deref())?;
-        let Query(p) = params.map_err(|r| {
-            Error::BadRequest(format!(
-                "the query is not ?after=CURSOR&limit=N ({}); see /v1/openapi.json",
+    let p = match params {
+        Ok(Query(p)) => p,
+        Err(r) => {
+            // The token first, as everywhere: an unknown caller learns
+            // nothing about its request.
+            let a = auth.clone();
+            blocking(&b, move |b| {
+                service::authenticate(b, a.as_deref()).map(|_| ())
+            })
+            .await?;
+            return Err(Error::BadRequest(format!(
+                "the query is not ?after=CURSOR&limit=N[&wait=SECONDS] ({}); see /v1/openapi.json",
                 r.body_text()
             ))
-        })?;
-        service::pull(b, &device, p.after, p.limit)
-    })
-    .await?;
-    Ok(Json(res))
+            .into());
+        }
+    };
+    // Subscribed before the first look, so a push landing in between is
+    // not missed.
+    let mut rx = news.0.subscribe();
+    let page = |auth: Option<String>| {
+        let b = Arc::clone(&b);
+        async move {
+            blocking(&b, move |b| {
+                let device = service::authenticate(b, auth.as_deref())?;
+                service::pull(b, &device, p.after, p.limit)
+            })
+            .await
+        }
+    };
+    let res = page(auth.clone()).await?;
+    if !res.changes.is_empty() || p.wait == 0 {
+        return Ok(Json(res));
+    }
+    let wait = std::time::Duration::from_secs(p.wait.min(MAX_WAIT_SECS));
+    let deadline = tokio::time::Instant::now() + wait;
+    // Bounded: every turn waits for a tick or the deadline.
+    loop {
+        match tokio::time::timeout_at(deadline, rx.changed()).await {
+            Ok(Ok(())) => {
+                let res = page(auth.clone()).await?;
+                if !res.changes.is_empty() {
+                    return Ok(Json(res));
+                }
+            }
+            _ => return Ok(Json(page(auth).await?)),
+        }
+    }
 }
 
 async fn openapi() -> impl IntoResponse {
