@@ -18,7 +18,7 @@ fn print_table(title: &str, rows: &[Report]) {
     for r in rows {
         let (p, t) = (&r.product, &r.product_type);
         println!(
-            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
             r.method,
             p.recall,
             p.ndcg,
@@ -99,24 +99,108 @@ pub fn eval_offers(
                 Ok(j) => vec![serde_json::from_str(&j)?],
                 Err(_) => vec![Default::default()],
             };
-            let rows = eval::training_rows(&ds, &vs, &base, extra);
+            // ROWS_CACHE=prefix keeps the candidate rows (slow to build) in
+            // PREFIX.train (the windows) and PREFIX.eval (the evaluated
+            // split) for further fits; the cache must be for the same split,
+            // windows (at least as many) and TRAIN_EXTRA.
+            let cache = std::env::var("ROWS_CACHE").ok();
+            let all = cached_rows(cache.as_deref().map(|c| format!("{c}.train")), || {
+                eval::candidate_rows(&ds, &vs, &base, extra)
+            })?;
+            let train_rows = all.filter(|s| s < n_windows);
+            let rows = &train_rows.rows;
             println!(
-                "{} training rows in {:.1} s",
+                "{} training rows ({} households) in {:.1} s",
                 rows.len(),
+                train_rows.groups.len(),
                 t.elapsed().as_secs_f64()
             );
+            // FAST_EVAL=N: measure the evaluated split on its candidate rows
+            // after every N trees instead of through the full scorer.
+            let fast_every: usize = std::env::var("FAST_EVAL")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let eval_rows = if fast_every > 0 {
+                Some(cached_rows(
+                    cache.as_deref().map(|c| format!("{c}.eval")),
+                    || eval::candidate_rows(&ds, std::slice::from_ref(&sp), &base, extra),
+                )?)
+            } else {
+                None
+            };
             // GBDT_INIT=linear: the trees start from the logistic fit.
             let init = if std::env::var("GBDT_INIT").as_deref() == Ok("linear") {
-                eval::fit_logistic(&rows)
+                eval::fit_logistic(rows)
             } else {
                 Vec::new()
             };
             if !init.is_empty() {
                 println!("weights json: {}", serde_json::to_string(&init)?);
             }
+            // PREFILTER=N: only each household's N best candidates by the
+            // logistic model are given to the trees (training and measuring);
+            // the scorer does the same with `Params::tree_candidates`
+            // (default rank::TREE_CANDIDATES; 0 = all).
+            let prefilter: usize = std::env::var("PREFILTER")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(regulars_core::suggest::rank::TREE_CANDIDATES);
+            let lin_z = |r: &eval::Rows| -> Vec<f32> {
+                let f = regulars_core::suggest::gbdt::Forest {
+                    linear: init.clone(),
+                    ..Default::default()
+                };
+                r.rows.iter().map(|x| f.predict(&x.0)).collect()
+            };
+            let (train_rows, eval_rows) = if prefilter > 0 && !init.is_empty() {
+                let tr = train_rows.top(&lin_z(&train_rows), prefilter);
+                let er = eval_rows.map(|er| er.top(&lin_z(&er), prefilter));
+                println!("prefilter {prefilter}: {} training rows", tr.rows.len());
+                (tr, er)
+            } else {
+                (train_rows, eval_rows)
+            };
+            let rows = &train_rows.rows;
             for cfg in cfgs {
                 let t = Instant::now();
-                let f = regulars_core::suggest::gbdt::fit(&rows, &cfg, &init);
+                let mut z: Vec<f32> = eval_rows.as_ref().map_or(Vec::new(), |er| {
+                    er.rows
+                        .iter()
+                        .map(|r| {
+                            regulars_core::suggest::gbdt::Forest {
+                                linear: init.clone(),
+                                ..Default::default()
+                            }
+                            .predict(&r.0)
+                        })
+                        .collect()
+                });
+                if let Some(er) = &eval_rows {
+                    let (r, n) = er.measure(&z, k);
+                    println!("{cfg:?}\n  trees 0: recall {r:.4} ndcg {n:.4}");
+                }
+                let mut progress = |nt: usize, tree: &[regulars_core::suggest::gbdt::Node]| {
+                    if let Some(er) = &eval_rows {
+                        for (zi, r) in z.iter_mut().zip(&er.rows) {
+                            *zi += regulars_core::suggest::gbdt::walk(tree, &r.0);
+                        }
+                        if nt.is_multiple_of(fast_every) {
+                            let (r, n) = er.measure(&z, k);
+                            println!(
+                                "  trees {nt}: recall {r:.4} ndcg {n:.4} ({:.0} s)",
+                                t.elapsed().as_secs_f64()
+                            );
+                        }
+                    }
+                };
+                let f = regulars_core::suggest::gbdt::fit_groups(
+                    rows,
+                    &train_rows.groups,
+                    &cfg,
+                    &init,
+                    &mut progress,
+                );
                 println!(
                     "forest: {} trees fitted in {:.1} s",
                     f.trees.len(),
@@ -125,6 +209,9 @@ pub fn eval_offers(
                 if let Ok(out) = std::env::var("FOREST_OUT") {
                     std::fs::write(&out, serde_json::to_string(&f)?)?;
                     println!("forest written to {out}");
+                }
+                if fast_every > 0 {
+                    continue;
                 }
                 let t = Instant::now();
                 let r = eval::score_forest(&ds, &sp, k, &base, std::sync::Arc::new(f));
@@ -179,6 +266,63 @@ pub fn eval_offers(
         ev.households, ev.seconds
     );
     Ok(())
+}
+
+/// Candidate rows from `path` when it exists, else built and written there.
+fn cached_rows(path: Option<String>, build: impl FnOnce() -> eval::Rows) -> Result<eval::Rows> {
+    use regulars_core::suggest::gbdt::Group;
+    use regulars_core::suggest::rank::NF;
+    if let Some(p) = path.as_deref().filter(|p| Path::new(p).exists()) {
+        let b = std::fs::read(p)?;
+        let mut at = 0usize;
+        let mut u32_ = || {
+            let v = u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+            at += 4;
+            v
+        };
+        let n_rows = u32_() as usize;
+        let n_groups = u32_() as usize;
+        let mut out = eval::Rows::default();
+        for _ in 0..n_rows {
+            let mut x = [0.0f32; NF];
+            for v in &mut x {
+                *v = f32::from_bits(u32_());
+            }
+            let y = f32::from_bits(u32_());
+            let w = f32::from_bits(u32_());
+            out.rows.push((x, y, w));
+        }
+        for _ in 0..n_groups {
+            let (start, end, targets, split) = (u32_(), u32_(), u32_(), u32_());
+            out.groups.push(Group {
+                start,
+                end,
+                targets,
+            });
+            out.split.push(split);
+        }
+        return Ok(out);
+    }
+    let rows = build();
+    if let Some(p) = path {
+        let mut b: Vec<u8> = Vec::with_capacity(rows.rows.len() * (NF + 2) * 4 + 64);
+        b.extend((rows.rows.len() as u32).to_le_bytes());
+        b.extend((rows.groups.len() as u32).to_le_bytes());
+        for (x, y, w) in &rows.rows {
+            for v in x {
+                b.extend(v.to_bits().to_le_bytes());
+            }
+            b.extend(y.to_bits().to_le_bytes());
+            b.extend(w.to_bits().to_le_bytes());
+        }
+        for (g, s) in rows.groups.iter().zip(&rows.split) {
+            for v in [g.start, g.end, g.targets, *s] {
+                b.extend(v.to_le_bytes());
+            }
+        }
+        std::fs::write(&p, b)?;
+    }
+    Ok(rows)
 }
 
 /// Coordinate search on the validation split (weeks 41-44 as target, history

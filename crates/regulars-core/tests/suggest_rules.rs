@@ -557,3 +557,59 @@ fn decisions_are_deterministic() {
     assert_eq!(a, b);
     assert_eq!(c.prompts(), c.prompts());
 }
+
+#[test]
+fn trees_score_only_the_best_candidates_by_the_logistic_start() {
+    // One customer with 12 items over 8 visits; two others who also buy
+    // items 20..28 (never bought by the first: neighbour-only candidates).
+    let mine: Vec<Basket> = (0..8)
+        .map(|k| {
+            let at = t("2025-03-01") + k * 7 * 86_400;
+            Basket::new(
+                at,
+                (0..12u32)
+                    .filter(|i| !(i + k as u32).is_multiple_of(3))
+                    .collect(),
+            )
+        })
+        .collect();
+    let theirs: Vec<Vec<Basket>> = (0..2)
+        .map(|j| {
+            (0..6)
+                .map(|k| {
+                    let at = t("2025-03-02") + k * 5 * 86_400;
+                    Basket::new(at, (0..6u32).chain(20 + j..28).collect())
+                })
+                .collect()
+        })
+        .collect();
+    let mut users: Vec<&[Basket]> = vec![&mine];
+    users.extend(theirs.iter().map(Vec::as_slice));
+    let now = t("2025-05-01");
+    let score = |tree_candidates: usize| {
+        let p = Params {
+            tree_candidates,
+            ..Params::default()
+        };
+        Model::build(p, 40, &users).score(&mine, Some(0), now)
+    };
+    let all = score(0);
+    let few = score(3);
+    // Best first, and the same items either way.
+    for s in [&all, &few] {
+        assert!(s.windows(2).all(|w| w[0].score >= w[1].score), "{s:?}");
+    }
+    let mut a: Vec<u32> = all.iter().map(|s| s.item).collect();
+    let mut f: Vec<u32> = few.iter().map(|s| s.item).collect();
+    a.sort_unstable();
+    f.sort_unstable();
+    assert_eq!(a, f);
+    // With every candidate scored by the trees, every learned score is a
+    // probability; with three, only three are, the rest rank below them.
+    let learned =
+        |s: &[regulars_core::suggest::rank::Scored]| s.iter().filter(|x| x.score > 0.0).count();
+    assert!(learned(&all) >= 12, "{all:?}");
+    assert_eq!(learned(&few), 3, "{few:?}");
+    // Items past the learned candidates (none here beyond 30) would be < -1.
+    assert!(few.iter().all(|x| x.score > -2.0));
+}

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
+use super::gbdt::Group;
 use super::history::Basket;
 use super::rank::{item_stats, user_vector, Model, Params};
 use crate::{Error, Result};
@@ -503,9 +504,98 @@ pub fn training_rows(
     base: &Params,
     extra: usize,
 ) -> Vec<([f32; super::rank::NF], f32, f32)> {
+    candidate_rows(ds, splits, base, extra).rows
+}
+
+/// Candidate rows of some splits, households in order, with where each
+/// household's rows are (for ranking objectives and fast measuring).
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub rows: Vec<([f32; super::rank::NF], f32, f32)>,
+    pub groups: Vec<Group>,
+    /// Per group: the split it came from (index into the splits given).
+    pub split: Vec<u32>,
+}
+
+impl Rows {
+    /// The groups (and their rows) of the splits `keep` says yes to.
+    pub fn filter(&self, keep: impl Fn(u32) -> bool) -> Rows {
+        let mut out = Rows::default();
+        for (g, &s) in self.groups.iter().zip(&self.split) {
+            if !keep(s) {
+                continue;
+            }
+            let start = out.rows.len() as u32;
+            out.rows
+                .extend_from_slice(&self.rows[g.start as usize..g.end as usize]);
+            out.groups.push(Group {
+                start,
+                end: out.rows.len() as u32,
+                targets: g.targets,
+            });
+            out.split.push(s);
+        }
+        out
+    }
+
+    /// Each household's `n` best rows by `z` (a cheap pre-ranking), in their
+    /// original order.
+    pub fn top(&self, z: &[f32], n: usize) -> Rows {
+        let mut out = Rows::default();
+        for (g, &s) in self.groups.iter().zip(&self.split) {
+            let mut idx: Vec<usize> = (g.start as usize..g.end as usize).collect();
+            idx.sort_by(|a, b| z[*b].total_cmp(&z[*a]));
+            idx.truncate(n);
+            idx.sort_unstable();
+            let start = out.rows.len() as u32;
+            out.rows.extend(idx.iter().map(|&i| self.rows[i]));
+            out.groups.push(Group {
+                start,
+                end: out.rows.len() as u32,
+                targets: g.targets,
+            });
+            out.split.push(s);
+        }
+        out
+    }
+
+    /// Product-level recall@k and NDCG@k of ranking each household's
+    /// candidates by `z` (higher first; ties by row order). Exact for the
+    /// evaluated split's rows as long as a household has k candidates (the
+    /// scorer's fallback items below the candidates are left out).
+    pub fn measure(&self, z: &[f32], k: usize) -> (f64, f64) {
+        let (mut recall, mut ndcg) = (0.0, 0.0);
+        let mut order: Vec<usize> = Vec::new();
+        for g in &self.groups {
+            order.clear();
+            order.extend(g.start as usize..g.end as usize);
+            order.sort_by(|a, b| z[*b].total_cmp(&z[*a]));
+            let mut hits = 0usize;
+            let mut dcg = 0.0;
+            for (pos, &i) in order.iter().take(k).enumerate() {
+                if self.rows[i].1 > 0.5 {
+                    hits += 1;
+                    dcg += 1.0 / ((pos + 2) as f64).log2();
+                }
+            }
+            let ideal: f64 = (0..(g.targets as usize).min(k))
+                .map(|p| 1.0 / ((p + 2) as f64).log2())
+                .sum();
+            recall += hits as f64 / g.targets.max(1) as f64;
+            ndcg += if ideal > 0.0 { dcg / ideal } else { 0.0 };
+        }
+        let n = self.groups.len().max(1) as f64;
+        (recall / n, ndcg / n)
+    }
+}
+
+/// Every case's candidates (own items and the `extra` strongest
+/// neighbour-only ones) with their features, per split with its own
+/// neighbour model (built from that split's history only).
+pub fn candidate_rows(ds: &Dataset, splits: &[Split], base: &Params, extra: usize) -> Rows {
     let weigh = std::env::var("TRAIN_WEIGH").map_or(true, |v| v != "0");
-    let mut rows = Vec::new();
-    for sp in splits {
+    let mut out = Rows::default();
+    for (si, sp) in splits.iter().enumerate() {
         let refs: Vec<&[Basket]> = sp.history.iter().map(Vec::as_slice).collect();
         let mut m = Model::build(base.clone(), ds.product_refs.len(), &refs);
         m.set_groups(ds.groups());
@@ -516,12 +606,19 @@ pub fn training_rows(
             } else {
                 1.0
             };
+            let start = out.rows.len() as u32;
             for (item, x) in m.features(&sp.history[c.user as usize], Some(c.user), c.at, extra) {
-                rows.push((x, f32::from(target.contains(&item)), cw));
+                out.rows.push((x, f32::from(target.contains(&item)), cw));
             }
+            out.groups.push(Group {
+                start,
+                end: out.rows.len() as u32,
+                targets: target.len() as u32,
+            });
+            out.split.push(si as u32);
         }
     }
-    rows
+    out
 }
 
 /// Measures one parameter set with a given tree ranker (product level).

@@ -1,12 +1,15 @@
-//! A small gradient-boosted tree ensemble (logistic loss, Newton leaves,
-//! histogram splits): the non-linear ranker over the repeat features of
-//! [`super::rank`]. Owns fitting and prediction over plain rows; it does not
-//! know what the features mean, nor where the rows come from (training
-//! windows are built by [`super::eval`]).
+//! A small gradient-boosted tree ensemble (Newton leaves, histogram
+//! splits) with two objectives: pointwise logistic loss (the one in use)
+//! and LambdaMART (pairwise, per household, weighted by the NDCG@k change;
+//! tried, not better, kept for further experiments). The non-linear ranker
+//! over the features of [`super::rank`]. Owns fitting and prediction over
+//! plain rows; it does not know what the features mean, nor where the rows
+//! come from (training windows are built by [`super::eval`]).
 //!
 //! Deterministic: fixed-seed negative sampling, ties broken by feature and
-//! bin order. Prediction walks ~100 shallow trees per candidate, so serving
-//! stays cheap.
+//! bin order. Prediction walks a few hundred depth-4 trees, for a few dozen
+//! candidates per customer (the scorer pre-ranks with the linear start), so
+//! serving stays cheap.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,23 +40,17 @@ pub struct Forest {
 impl Forest {
     /// Log-odds for one feature row.
     pub fn predict(&self, x: &[f32]) -> f32 {
-        let mut z = self.base + linear(&self.linear, x);
-        for t in &self.trees {
-            let mut n = 0usize;
-            loop {
-                let node = &t[n];
-                if node.f == u16::MAX {
-                    z += node.v;
-                    break;
-                }
-                n = if x[node.f as usize] < node.t {
-                    node.l as usize
-                } else {
-                    node.r as usize
-                };
-            }
-        }
-        z
+        self.linear_part(x) + self.trees_part(x)
+    }
+
+    /// The base and the linear start's log-odds.
+    pub fn linear_part(&self, x: &[f32]) -> f32 {
+        self.base + linear(&self.linear, x)
+    }
+
+    /// What the trees add to [`Forest::linear_part`].
+    pub fn trees_part(&self, x: &[f32]) -> f32 {
+        self.trees.iter().map(|t| walk(t, x)).sum()
     }
 }
 
@@ -78,6 +75,10 @@ pub struct FitConfig {
     /// Share of negative rows kept (reweighted), for speed.
     pub negative_rate: f64,
     pub bins: usize,
+    pub objective: Objective,
+    /// Lambdarank: pairs count only when the better-ranked one is in the
+    /// top this many (the k of NDCG@k).
+    pub truncation: usize,
 }
 
 impl Default for FitConfig {
@@ -90,6 +91,8 @@ impl Default for FitConfig {
             min_hessian: 1.0,
             negative_rate: 0.2,
             bins: 48,
+            objective: Objective::Logloss,
+            truncation: 10,
         }
     }
 }
@@ -106,14 +109,53 @@ impl Rng {
     }
 }
 
-/// Fits a forest to rows of (features, label 0/1, weight).
-#[allow(clippy::needless_range_loop)]
+/// What the trees minimise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Pointwise logistic loss (each candidate on its own).
+    #[default]
+    Logloss,
+    /// LambdaMART: per-household pairwise gradients, each (bought, not
+    /// bought) pair weighted by the NDCG@`truncation` its swap would change.
+    Lambdarank,
+}
+
+/// One household's candidates in the rows: `start..end`, and the size of its
+/// whole target basket (also the bought items no candidate covers, so the
+/// ideal DCG is the evaluation's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub start: u32,
+    pub end: u32,
+    pub targets: u32,
+}
+
+/// Fits a forest to rows of (features, label 0/1, weight) with the
+/// pointwise logistic loss.
 pub fn fit<X: AsRef<[f32]>>(rows: &[(X, f32, f32)], cfg: &FitConfig, init: &[f32]) -> Forest {
+    fit_groups(rows, &[], cfg, init, &mut |_, _| {})
+}
+
+/// Fits a forest; `groups` (households, in row order) are needed by
+/// [`Objective::Lambdarank`] and ignored by the log loss. `progress` sees
+/// each tree as it is added (with its number, from 1), e.g. to measure a
+/// held-out split after every few trees.
+#[allow(clippy::needless_range_loop)]
+pub fn fit_groups<X: AsRef<[f32]>>(
+    rows: &[(X, f32, f32)],
+    groups: &[Group],
+    cfg: &FitConfig,
+    init: &[f32],
+    progress: &mut dyn FnMut(usize, &[Node]),
+) -> Forest {
     let nf = rows.first().map_or(0, |r| r.0.as_ref().len());
-    // Keep every positive, a fixed-seed sample of negatives (reweighted).
+    let ranking = cfg.objective == Objective::Lambdarank;
+    // Keep every positive, a fixed-seed sample of negatives (reweighted);
+    // a ranking objective needs every candidate of a household.
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let kept: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].1 > 0.5 || rng.unit() < cfg.negative_rate)
+        .filter(|&i| ranking || rows[i].1 > 0.5 || rng.unit() < cfg.negative_rate)
         .collect();
     let n = kept.len();
     if n == 0 || nf == 0 {
@@ -125,7 +167,7 @@ pub fn fit<X: AsRef<[f32]>>(rows: &[(X, f32, f32)], cfg: &FitConfig, init: &[f32
         .map(|&i| {
             let r = &rows[i];
             r.2 as f64
-                * if r.1 > 0.5 {
+                * if ranking || r.1 > 0.5 {
                     1.0
                 } else {
                     1.0 / cfg.negative_rate
@@ -153,7 +195,7 @@ pub fn fit<X: AsRef<[f32]>>(rows: &[(X, f32, f32)], cfg: &FitConfig, init: &[f32
     let pos: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
     let tot: f64 = w.iter().sum();
     let p0 = (pos / tot).clamp(1e-6, 1.0 - 1e-6);
-    let base = if init.is_empty() {
+    let base = if init.is_empty() && !ranking {
         (p0 / (1.0 - p0)).ln()
     } else {
         0.0
@@ -165,94 +207,29 @@ pub fn fit<X: AsRef<[f32]>>(rows: &[(X, f32, f32)], cfg: &FitConfig, init: &[f32
     let mut g = vec![0.0f64; n];
     let mut h = vec![0.0f64; n];
     let mut trees = Vec::with_capacity(cfg.trees);
-    for _ in 0..cfg.trees {
-        for i in 0..n {
-            let p = 1.0 / (1.0 + (-z[i]).exp());
-            g[i] = w[i] * (p - y[i]);
-            h[i] = w[i] * (p * (1.0 - p)).max(1e-12);
-        }
-        let mut nodes: Vec<Node> = Vec::new();
-        // Depth-first over (node index, its rows, depth).
-        let mut stack: Vec<(usize, Vec<u32>, usize)> = vec![(0, (0..n as u32).collect(), 0)];
-        nodes.push(leaf(0.0));
-        while let Some((id, idx, depth)) = stack.pop() {
-            let (sg, sh) = idx.iter().fold((0.0, 0.0), |a, &i| {
-                (a.0 + g[i as usize], a.1 + h[i as usize])
-            });
-            let value = -sg / (sh + cfg.lambda);
-            nodes[id] = leaf((value * cfg.learning_rate as f64) as f32);
-            if depth >= cfg.depth || sh < 2.0 * cfg.min_hessian {
-                continue;
+    let mut order: Vec<u32> = Vec::new();
+    for t in 0..cfg.trees {
+        if ranking {
+            // Every row is kept, so kept index = row index and the groups
+            // index z directly.
+            g.fill(0.0);
+            h.fill(0.0);
+            for gr in groups {
+                lambda_gradients(gr, &z, &y, cfg.truncation, &mut order, &mut g, &mut h);
             }
-            let parent_gain = sg * sg / (sh + cfg.lambda);
-            let mut best: Option<(f64, usize, usize)> = None;
-            let mut hg = vec![0.0f64; 256];
-            let mut hh = vec![0.0f64; 256];
-            for f in 0..nf {
-                let nb = thresholds[f].len() + 1;
-                if nb < 2 {
-                    continue;
-                }
-                hg[..nb].fill(0.0);
-                hh[..nb].fill(0.0);
-                let col = &binned[f];
-                for &i in &idx {
-                    let b = col[i as usize] as usize;
-                    hg[b] += g[i as usize];
-                    hh[b] += h[i as usize];
-                }
-                let (mut lg, mut lh) = (0.0, 0.0);
-                for b in 0..nb - 1 {
-                    lg += hg[b];
-                    lh += hh[b];
-                    let (rg, rh) = (sg - lg, sh - lh);
-                    if lh < cfg.min_hessian || rh < cfg.min_hessian {
-                        continue;
-                    }
-                    let gain =
-                        lg * lg / (lh + cfg.lambda) + rg * rg / (rh + cfg.lambda) - parent_gain;
-                    if gain > 1e-9 && best.is_none_or(|bb| gain > bb.0) {
-                        best = Some((gain, f, b));
-                    }
-                }
+        } else {
+            for i in 0..n {
+                let p = 1.0 / (1.0 + (-z[i]).exp());
+                g[i] = w[i] * (p - y[i]);
+                h[i] = w[i] * (p * (1.0 - p)).max(1e-12);
             }
-            let Some((_, f, b)) = best else {
-                continue;
-            };
-            let col = &binned[f];
-            let (left, right): (Vec<u32>, Vec<u32>) = idx
-                .into_iter()
-                .partition(|&i| col[i as usize] as usize <= b);
-            let (l, r) = (nodes.len(), nodes.len() + 1);
-            nodes.push(leaf(0.0));
-            nodes.push(leaf(0.0));
-            nodes[id] = Node {
-                f: f as u16,
-                t: thresholds[f][b],
-                l: l as u32,
-                r: r as u32,
-                v: 0.0,
-            };
-            stack.push((r, right, depth + 1));
-            stack.push((l, left, depth + 1));
         }
+        let nodes = grow_tree(&thresholds, &binned, &g, &h, n, cfg);
         // Update the margins with the new tree.
         for (k, &i) in kept.iter().enumerate() {
-            let x = rows[i].0.as_ref();
-            let mut nidx = 0usize;
-            loop {
-                let node = &nodes[nidx];
-                if node.f == u16::MAX {
-                    z[k] += node.v as f64;
-                    break;
-                }
-                nidx = if x[node.f as usize] < node.t {
-                    node.l as usize
-                } else {
-                    node.r as usize
-                };
-            }
+            z[k] += walk(&nodes, rows[i].0.as_ref()) as f64;
         }
+        progress(t + 1, &nodes);
         trees.push(nodes);
     }
     Forest {
@@ -260,6 +237,158 @@ pub fn fit<X: AsRef<[f32]>>(rows: &[(X, f32, f32)], cfg: &FitConfig, init: &[f32
         linear: init.to_vec(),
         trees,
     }
+}
+
+/// The leaf value one tree gives a row.
+pub fn walk(nodes: &[Node], x: &[f32]) -> f32 {
+    let mut n = 0usize;
+    loop {
+        let node = &nodes[n];
+        if node.f == u16::MAX {
+            return node.v;
+        }
+        n = if x[node.f as usize] < node.t {
+            node.l as usize
+        } else {
+            node.r as usize
+        };
+    }
+}
+
+/// LambdaMART gradients of one household (binary gains): for each pair of
+/// a bought and a not-bought candidate with the better-ranked of the two in
+/// the top `truncation`, the logistic pair loss weighted by |delta NDCG| of
+/// swapping them.
+#[allow(clippy::too_many_arguments)]
+fn lambda_gradients(
+    gr: &Group,
+    z: &[f64],
+    y: &[f64],
+    truncation: usize,
+    order: &mut Vec<u32>,
+    g: &mut [f64],
+    h: &mut [f64],
+) {
+    let (s, e) = (gr.start as usize, gr.end as usize);
+    let k = truncation.max(1);
+    let ideal: f64 = (0..(gr.targets as usize).min(k))
+        .map(|p| 1.0 / ((p + 2) as f64).log2())
+        .sum();
+    if ideal <= 0.0 || !(s..e).any(|i| y[i] > 0.5) {
+        return;
+    }
+    order.clear();
+    order.extend(s as u32..e as u32);
+    order.sort_unstable_by(|a, b| z[*b as usize].total_cmp(&z[*a as usize]).then(a.cmp(b)));
+    let disc = |r: usize| {
+        if r < k {
+            1.0 / ((r + 2) as f64).log2()
+        } else {
+            0.0
+        }
+    };
+    for (ri, &i) in order.iter().enumerate() {
+        let i = i as usize;
+        if ri >= k {
+            break;
+        }
+        for (rj, &j) in order.iter().enumerate().skip(ri + 1) {
+            let j = j as usize;
+            if (y[i] > 0.5) == (y[j] > 0.5) {
+                continue;
+            }
+            // hi = the bought one, lo = the other.
+            let (hi, lo) = if y[i] > 0.5 { (i, j) } else { (j, i) };
+            let delta = (disc(ri) - disc(rj)).abs() / ideal;
+            let rho = 1.0 / (1.0 + (z[hi] - z[lo]).exp());
+            // Every household counts the same (NDCG is per household).
+            let wt = delta;
+            g[hi] -= wt * rho;
+            g[lo] += wt * rho;
+            let hh = (wt * rho * (1.0 - rho)).max(1e-12);
+            h[hi] += hh;
+            h[lo] += hh;
+        }
+    }
+}
+
+/// One tree by histogram splits on the gradients (depth-first, Newton leaves
+/// shrunk by the learning rate).
+#[allow(clippy::needless_range_loop)]
+fn grow_tree(
+    thresholds: &[Vec<f32>],
+    binned: &[Vec<u8>],
+    g: &[f64],
+    h: &[f64],
+    n: usize,
+    cfg: &FitConfig,
+) -> Vec<Node> {
+    let nf = thresholds.len();
+    let mut nodes: Vec<Node> = Vec::new();
+    // Depth-first over (node index, its rows, depth).
+    let mut stack: Vec<(usize, Vec<u32>, usize)> = vec![(0, (0..n as u32).collect(), 0)];
+    nodes.push(leaf(0.0));
+    let mut hg = vec![0.0f64; 256];
+    let mut hh = vec![0.0f64; 256];
+    while let Some((id, idx, depth)) = stack.pop() {
+        let (sg, sh) = idx.iter().fold((0.0, 0.0), |a, &i| {
+            (a.0 + g[i as usize], a.1 + h[i as usize])
+        });
+        let value = -sg / (sh + cfg.lambda);
+        nodes[id] = leaf((value * cfg.learning_rate as f64) as f32);
+        if depth >= cfg.depth || sh < 2.0 * cfg.min_hessian {
+            continue;
+        }
+        let parent_gain = sg * sg / (sh + cfg.lambda);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for f in 0..nf {
+            let nb = thresholds[f].len() + 1;
+            if nb < 2 {
+                continue;
+            }
+            hg[..nb].fill(0.0);
+            hh[..nb].fill(0.0);
+            let col = &binned[f];
+            for &i in &idx {
+                let b = col[i as usize] as usize;
+                hg[b] += g[i as usize];
+                hh[b] += h[i as usize];
+            }
+            let (mut lg, mut lh) = (0.0, 0.0);
+            for b in 0..nb - 1 {
+                lg += hg[b];
+                lh += hh[b];
+                let (rg, rh) = (sg - lg, sh - lh);
+                if lh < cfg.min_hessian || rh < cfg.min_hessian {
+                    continue;
+                }
+                let gain = lg * lg / (lh + cfg.lambda) + rg * rg / (rh + cfg.lambda) - parent_gain;
+                if gain > 1e-9 && best.is_none_or(|bb| gain > bb.0) {
+                    best = Some((gain, f, b));
+                }
+            }
+        }
+        let Some((_, f, b)) = best else {
+            continue;
+        };
+        let col = &binned[f];
+        let (left, right): (Vec<u32>, Vec<u32>) = idx
+            .into_iter()
+            .partition(|&i| col[i as usize] as usize <= b);
+        let (l, r) = (nodes.len(), nodes.len() + 1);
+        nodes.push(leaf(0.0));
+        nodes.push(leaf(0.0));
+        nodes[id] = Node {
+            f: f as u16,
+            t: thresholds[f][b],
+            l: l as u32,
+            r: r as u32,
+            v: 0.0,
+        };
+        stack.push((r, right, depth + 1));
+        stack.push((l, left, depth + 1));
+    }
+    nodes
 }
 
 fn leaf(v: f32) -> Node {
@@ -301,6 +430,56 @@ mod tests {
         assert!(f.predict(&[0.9, 0.2]) < -1.0);
         // Deterministic: the same rows give the same forest.
         assert_eq!(f, fit(&rows, &cfg, &[]));
+    }
+
+    #[test]
+    fn lambdarank_puts_each_households_bought_items_first() {
+        // 40 households of 12 candidates; bought = x1 high. The linear start
+        // ranks by x0, which says nothing; the trees must learn x1.
+        let mut rng = Rng(7);
+        let (mut rows, mut groups) = (Vec::new(), Vec::new());
+        for _ in 0..40 {
+            let start = rows.len() as u32;
+            for j in 0..12 {
+                let x1 = rng.unit() as f32;
+                let y = f32::from(x1 > 0.75 || j == 0);
+                rows.push((
+                    vec![rng.unit() as f32, if j == 0 { 0.9 } else { x1 }],
+                    y,
+                    1.0,
+                ));
+            }
+            let targets = rows[start as usize..].iter().filter(|r| r.1 > 0.5).count();
+            groups.push(Group {
+                start,
+                end: rows.len() as u32,
+                targets: targets as u32,
+            });
+        }
+        let cfg = FitConfig {
+            trees: 20,
+            depth: 2,
+            learning_rate: 0.3,
+            min_hessian: 0.01,
+            objective: Objective::Lambdarank,
+            truncation: 3,
+            ..FitConfig::default()
+        };
+        let init = [1.0, 0.0, 0.0];
+        let mut seen = 0;
+        let f = fit_groups(&rows, &groups, &cfg, &init, &mut |n, _| seen = n);
+        assert_eq!(seen, 20);
+        // The best-scored candidate of every household is a bought one.
+        for g in &groups {
+            let best = (g.start..g.end)
+                .max_by(|a, b| {
+                    let p = |i: u32| f.predict(&rows[i as usize].0);
+                    p(*a).total_cmp(&p(*b))
+                })
+                .expect("candidates");
+            assert_eq!(rows[best as usize].1, 1.0);
+        }
+        assert_eq!(f, fit_groups(&rows, &groups, &cfg, &init, &mut |_, _| {}));
     }
 
     #[test]

@@ -16,8 +16,11 @@
 //!    this customer has not bought yet (discovery) and smooth the rest.
 //!
 //! By default these are combined by boosted trees over repeat features
-//! (own, neighbours, cycle, and the same at product-type / category level),
-//! started from a logistic regression ([`TRAINED`]) and stored in
+//! (own, neighbours, cycle, and the same at product-type / category level)
+//! and the visit's context (days since their last visit; their share of
+//! baskets with the item on this day of the week and at this time of day),
+//! started from a logistic regression ([`TRAINED`]), applied to the best
+//! [`TREE_CANDIDATES`] candidates by that regression only, and stored in
 //! `forest.json` ([`trained_forest`]), both fitted on rolling windows before
 //! the evaluated weeks by `regulars eval offers --train`; with `forest` off,
 //! the logistic regression alone; with `weights` empty too, the
@@ -80,6 +83,9 @@ pub struct Params {
     /// Rank with the boosted trees ([`trained_forest`]) when they exist,
     /// ahead of the logistic `weights`.
     pub forest: bool,
+    /// The trees score only this many candidates, the best by the forest's
+    /// linear start (0 = all); the others rank below them.
+    pub tree_candidates: usize,
 }
 
 impl Default for Params {
@@ -100,6 +106,7 @@ impl Default for Params {
             within_decay: 0.9,
             group_decay: 0.7,
             forest: true,
+            tree_candidates: TREE_CANDIDATES,
             weights: if TRAINED.iter().all(|w| *w == 0.0) {
                 Vec::new()
             } else {
@@ -112,22 +119,26 @@ impl Default for Params {
 /// Neighbour-only candidates the learned blend ranks (and is trained on).
 pub const LEARNED_EXTRA: usize = 30;
 
+/// Candidates the trees score (the best by the linear model); the trees
+/// are fitted on the same per household.
+pub const TREE_CANDIDATES: usize = 60;
+
 /// Number of features of [`features`].
-pub const NF: usize = 28;
+pub const NF: usize = 34;
 
 /// Weights learned by `regulars eval offers --train` on rolling windows
 /// before the evaluated weeks (see docs/suggestions.md), bias last; also
 /// the linear start of the trees in `forest.json`. Fitted with
-/// `GBDT_INIT=linear TRAIN_MODEL=gbdt TRAIN_EXTRA=30 TRAIN_WINDOWS=4
-/// regulars eval offers --train`: windows with targets in weeks 29-32,
-/// 33-36, 37-40, 41-44 (never 45-48).
+/// `GBDT_INIT=linear TRAIN_MODEL=gbdt TRAIN_EXTRA=30 TRAIN_WINDOWS=8
+/// regulars eval offers --train`: eight 4-week windows with targets in
+/// weeks 13-16 ... 41-44 (never 45-48).
 #[rustfmt::skip]
 pub const TRAINED: [f32; NF + 1] = [
-    1.5561475, 0.3108689, 1.5569395, 0.25640684, 0.66403735, -0.674151, -0.10212915,
-    -0.11869655, -0.17419557, 1.0118496, 0.13766336, -0.19813135, 1.7082696, -2.9657397,
-    -0.18895936, 1.0706238, -3.4351895, 1.0487694, 1.4014074, -0.28174737, 0.08102838,
-    -0.044105906, 0.13742414, -0.19478068, 0.4984612, 1.7491789, -0.070201464, 0.11901641,
-    -4.528031,
+    0.2534421, 0.35348636, 0.9066225, 0.2638806, 0.6375435, -3.5423033, -0.03435736,
+    -0.15506355, -0.1895477, 0.96937084, 0.12918293, -0.19543733, 1.7226325, -3.5369089,
+    -0.17354363, 1.3102944, -1.7654448, 1.0883309, 1.3896892, -0.19584554, 0.13002546,
+    -0.02942643, 0.12434288, -0.18237977, 0.47088432, 1.4553715, -0.06952728, -0.09242192,
+    0.051296167, 0.7333054, 0.5069634, 1.0195773, 2.1229742, 0.033235423, -4.6226454,
 ];
 
 /// The boosted trees fitted by `regulars eval offers --train` with
@@ -146,26 +157,49 @@ pub fn trained_forest() -> Option<Arc<Forest>> {
 struct Recency {
     /// Decayed basket share at 0.8.
     d80: f32,
+    /// Decayed basket share at 0.5 (the last few baskets).
+    d50: f32,
     /// Baskets since the last one holding it (0 = the last basket).
     since: u32,
+    /// Baskets holding it on the same day of the week as now.
+    same_day: u32,
+    /// Baskets holding it in the same 6-hour block of the day as now.
+    same_hours: u32,
 }
 
-fn recency(baskets: &[Basket]) -> HashMap<u32, Recency> {
+/// Day of the week (0-6) and 6-hour block of the day (0-3) of a moment
+/// (UTC; only compared with each other, so the shop's zone does not matter
+/// beyond where the blocks fall).
+fn when(at: i64) -> (i64, i64) {
+    let days = at.div_euclid(DAY);
+    (days.rem_euclid(7), at.rem_euclid(DAY) / (6 * 3600))
+}
+
+fn recency(baskets: &[Basket], now: i64) -> HashMap<u32, Recency> {
     let mut out: HashMap<u32, Recency> = HashMap::new();
     let (mut w80, mut t80) = (1.0f32, 0.0f32);
+    let (mut w50, mut t50) = (1.0f32, 0.0f32);
+    let (day, hours) = when(now);
     for (k, b) in baskets.iter().rev().enumerate() {
         t80 += w80;
+        t50 += w50;
+        let (d, h) = when(b.at);
         for &i in &b.items {
             let e = out.entry(i).or_insert(Recency {
                 since: k as u32,
                 ..Recency::default()
             });
             e.d80 += w80;
+            e.d50 += w50;
+            e.same_day += u32::from(d == day);
+            e.same_hours += u32::from(h == hours);
         }
         w80 *= 0.8;
+        w50 *= 0.5;
     }
     for e in out.values_mut() {
         e.d80 /= t80.max(1e-9);
+        e.d50 /= t50.max(1e-9);
     }
     out
 }
@@ -184,10 +218,12 @@ struct GroupStat {
 }
 
 fn group_stats(baskets: &[Basket], group: &dyn Fn(u32) -> u32) -> HashMap<u32, GroupStat> {
-    let mut times: HashMap<u32, (Vec<i64>, f32)> = HashMap::new();
+    // One flat list of (group, time, weight) sorted by group, instead of a
+    // list per group: no allocation per group on the serving path.
     let n = baskets.len();
     let mut total = 0.0f32;
     let mut seen: Vec<u32> = Vec::new();
+    let mut hits: Vec<(u32, i64, f32)> = Vec::new();
     for (k, b) in baskets.iter().enumerate() {
         let w = 0.95f32.powi((n - 1 - k) as i32);
         total += w;
@@ -195,36 +231,36 @@ fn group_stats(baskets: &[Basket], group: &dyn Fn(u32) -> u32) -> HashMap<u32, G
         seen.extend(b.items.iter().map(|&i| group(i)));
         seen.sort_unstable();
         seen.dedup();
-        for &g in &seen {
-            let e = times.entry(g).or_default();
-            e.0.push(b.at);
-            e.1 += w;
-        }
+        hits.extend(seen.iter().map(|&g| (g, b.at, w)));
     }
-    times
-        .into_iter()
-        .map(|(g, (ts, d))| {
-            let mut gaps: Vec<f64> = ts
-                .windows(2)
-                .map(|w| (w[1] - w[0]) as f64 / DAY as f64)
-                .filter(|g| *g >= 0.5)
-                .collect();
-            let cycle_days = if gaps.is_empty() {
-                0.0
-            } else {
-                median(&mut gaps) as f32
-            };
-            (
-                g,
-                GroupStat {
-                    times: ts.len() as u32,
-                    last_at: *ts.last().unwrap_or(&0),
-                    cycle_days,
-                    decayed: d / total.max(1e-9),
-                },
-            )
-        })
-        .collect()
+    // Stable: within a group, baskets stay in time order.
+    hits.sort_by_key(|h| h.0);
+    let mut out = HashMap::with_capacity(hits.len() / 2 + 1);
+    let mut gaps: Vec<f64> = Vec::new();
+    for run in hits.chunk_by(|a, b| a.0 == b.0) {
+        gaps.clear();
+        gaps.extend(
+            run.windows(2)
+                .map(|w| (w[1].1 - w[0].1) as f64 / DAY as f64)
+                .filter(|g| *g >= 0.5),
+        );
+        let cycle_days = if gaps.is_empty() {
+            0.0
+        } else {
+            median(&mut gaps) as f32
+        };
+        let d: f32 = run.iter().map(|h| h.2).sum();
+        out.insert(
+            run[0].0,
+            GroupStat {
+                times: run.len() as u32,
+                last_at: run[run.len() - 1].1,
+                cycle_days,
+                decayed: d / total.max(1e-9),
+            },
+        );
+    }
+    out
 }
 
 /// Customer-level facts the features interact with.
@@ -233,13 +269,23 @@ struct UserCtx {
     baskets: usize,
     /// Share of their distinct items bought on two or more visits.
     repeat_ratio: f32,
+    /// Their last visit.
+    last_at: i64,
+    /// Their baskets on the same day of the week / in the same 6-hour block
+    /// as now.
+    same_day: u32,
+    same_hours: u32,
 }
 
-fn user_ctx(baskets: &[Basket], stats: &HashMap<u32, ItemStat>) -> UserCtx {
+fn user_ctx(baskets: &[Basket], stats: &HashMap<u32, ItemStat>, now: i64) -> UserCtx {
     let rep = stats.values().filter(|s| s.times >= 2).count();
+    let (day, hours) = when(now);
     UserCtx {
         baskets: baskets.len(),
         repeat_ratio: (rep as f32 + 1.0) / (stats.len() as f32 + 2.0),
+        last_at: baskets.last().map_or(now, |b| b.at),
+        same_day: baskets.iter().filter(|b| when(b.at).0 == day).count() as u32,
+        same_hours: baskets.iter().filter(|b| when(b.at).1 == hours).count() as u32,
     }
 }
 
@@ -280,6 +326,12 @@ fn feature_row(
         x[26] = stat.map_or(0.0, |st| f32::from(st.last_at < g.last_at));
         x[27] = 1.0;
     }
+    // The visit's context: how long since their last visit, and how usual
+    // this day of the week and time of day are for them.
+    let nb = u.baskets.max(1) as f32;
+    x[28] = (1.0 + (now - u.last_at).max(0) as f32 / DAY as f32).ln();
+    x[29] = u.same_day as f32 / nb;
+    x[30] = u.same_hours as f32 / nb;
     x[0] = own;
     x[1] = (own + 1e-3).ln();
     x[2] = nbr;
@@ -303,6 +355,11 @@ fn feature_row(
             x[16] = own * repeat;
             x[17] = r.d80;
             x[18] = f32::from(st.times == 1) * repeat;
+            // Their share of baskets with it on this day of the week / at
+            // this time of day, shrunk towards the overall share.
+            x[31] = (r.same_day as f32 + 2.0 * x[5]) / (u.same_day as f32 + 2.0);
+            x[32] = (r.same_hours as f32 + 2.0 * x[5]) / (u.same_hours as f32 + 2.0);
+            x[33] = r.d50;
         }
         _ => {
             x[13] = u.repeat_ratio;
@@ -399,38 +456,41 @@ pub struct ItemStat {
 
 /// Per-item purchase statistics of one history.
 pub fn item_stats(baskets: &[Basket]) -> HashMap<u32, ItemStat> {
-    let mut times: HashMap<u32, Vec<i64>> = HashMap::new();
-    for b in baskets {
-        for &i in &b.items {
-            times.entry(i).or_default().push(b.at);
-        }
-    }
-    times
-        .into_iter()
-        .map(|(item, ts)| {
-            // Two baskets on the same day are one purchase occasion.
-            let mut gaps: Vec<f64> = ts
-                .windows(2)
-                .map(|w| (w[1] - w[0]) as f64 / DAY as f64)
-                .filter(|g| *g >= 0.5)
-                .collect();
-            let cycle_days = if gaps.is_empty() {
-                None
-            } else {
-                Some(median(&mut gaps) as f32)
-            };
-            (
+    // One flat list of (item, time) sorted by item (stable: time order
+    // within an item), not a list per item.
+    let mut hits: Vec<(u32, i64)> = baskets
+        .iter()
+        .flat_map(|b| b.items.iter().map(move |&i| (i, b.at)))
+        .collect();
+    hits.sort_by_key(|h| h.0);
+    let mut out = HashMap::with_capacity(hits.len() / 2 + 1);
+    let mut gaps: Vec<f64> = Vec::new();
+    for run in hits.chunk_by(|a, b| a.0 == b.0) {
+        // Two baskets on the same day are one purchase occasion.
+        gaps.clear();
+        gaps.extend(
+            run.windows(2)
+                .map(|w| (w[1].1 - w[0].1) as f64 / DAY as f64)
+                .filter(|g| *g >= 0.5),
+        );
+        let cycle_days = if gaps.is_empty() {
+            None
+        } else {
+            Some(median(&mut gaps) as f32)
+        };
+        let item = run[0].0;
+        out.insert(
+            item,
+            ItemStat {
                 item,
-                ItemStat {
-                    item,
-                    times: ts.len() as u32,
-                    first_at: ts[0],
-                    last_at: *ts.last().unwrap_or(&ts[0]),
-                    cycle_days,
-                },
-            )
-        })
-        .collect()
+                times: run.len() as u32,
+                first_at: run[0].1,
+                last_at: run[run.len() - 1].1,
+                cycle_days,
+            },
+        );
+    }
+    out
 }
 
 /// How due an item is: 1 when the time since the last purchase equals the
@@ -779,14 +839,16 @@ impl Model {
         let learned = p.weights.len() == NF + 1 || forest.is_some();
         let (rec, uctx, gst) = if learned {
             (
-                recency(baskets),
-                user_ctx(baskets, &stats),
+                recency(baskets, now),
+                user_ctx(baskets, &stats, now),
                 group_stats(baskets, &|i| self.group(i)),
             )
         } else {
             (HashMap::new(), UserCtx::default(), HashMap::new())
         };
         let mut out: Vec<Scored> = Vec::with_capacity(own.len() + touched.len());
+        // Feature rows of the candidates (same order as `out`), for the trees.
+        let mut xs: Vec<[f32; NF]> = Vec::new();
         let mut seen = |item: u32| {
             let mut o = own.get(&item).copied().unwrap_or(0.0);
             if p.repeat_power > 0.0 && o > 0.0 {
@@ -806,15 +868,20 @@ impl Model {
                     &uctx,
                     gst.get(&self.group(item)),
                 );
+                // The linear part first; the trees are added below, for
+                // the best candidates by it only.
                 let z = match forest {
-                    Some(f) => f.predict(&x),
+                    Some(f) => f.linear_part(&x),
                     None => {
                         p.weights[NF] + x.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f32>()
                     }
                 };
+                if forest.is_some() {
+                    xs.push(x);
+                }
                 out.push(Scored {
                     item,
-                    score: sigmoid(z),
+                    score: z,
                     own: o,
                     neighbours: n,
                     stat,
@@ -844,37 +911,90 @@ impl Model {
         }
         // The learned blend only ranks the candidates it was trained on
         // (own items and the strongest neighbour-only ones); the rest keep
-        // their neighbour score, below every candidate.
+        // their neighbour score, below every candidate. Thousands of items
+        // are in that tail: it is sorted once, as (score, item) pairs, and
+        // only the few strongest are picked for the learned blend (full
+        // sorts of the tail were half of a suggestion's CPU time).
+        let by_dense = |a: &u32, b: &u32| {
+            dense[*b as usize]
+                .total_cmp(&dense[*a as usize])
+                .then(a.cmp(b))
+        };
         let mut others: Vec<u32> = touched
             .iter()
             .copied()
             .filter(|i| !own.contains_key(i))
             .collect();
         let limit = if learned {
-            others.sort_unstable_by(|a, b| {
-                dense[*b as usize]
-                    .total_cmp(&dense[*a as usize])
-                    .then(a.cmp(b))
-            });
-            LEARNED_EXTRA.min(others.len())
+            let limit = LEARNED_EXTRA.min(others.len());
+            if limit < others.len() {
+                others.select_nth_unstable_by(limit, by_dense);
+            }
+            others[..limit].sort_unstable_by(by_dense);
+            limit
         } else {
             others.len()
         };
         for &i in &others[..limit] {
             seen(i);
         }
-        for &i in &others[limit..] {
+        if learned {
+            self.finish_learned(p, forest, &mut out, &xs);
+        }
+        out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        let tail = &mut others[limit..];
+        tail.sort_unstable_by(by_dense);
+        out.extend(tail.iter().map(|&i| {
             let n = dense[i as usize];
-            out.push(Scored {
+            Scored {
                 item: i,
-                score: n - 1.0,
+                // Below every candidate (learned ones are > -1).
+                score: n - 2.0,
                 own: 0.0,
                 neighbours: n,
                 stat: None,
+            }
+        }));
+        out
+    }
+
+    /// Turns the learned candidates' linear log-odds (`out[..]`, all of them
+    /// learned) into probabilities: with trees, only the best
+    /// `tree_candidates` by the linear part get the trees added (the trees
+    /// cost ~100 node visits each, the linear part 34 multiplications); the
+    /// rest rank below them, by the linear part.
+    fn finish_learned(
+        &self,
+        p: &Params,
+        forest: Option<&Forest>,
+        out: &mut [Scored],
+        xs: &[[f32; NF]],
+    ) {
+        let Some(f) = forest else {
+            for s in out.iter_mut() {
+                s.score = sigmoid(s.score);
+            }
+            return;
+        };
+        let mut idx: Vec<u32> = (0..out.len() as u32).collect();
+        let keep = match p.tree_candidates {
+            0 => idx.len(),
+            n => n.min(idx.len()),
+        };
+        if keep < idx.len() {
+            idx.select_nth_unstable_by(keep, |a, b| {
+                let (a, b) = (&out[*a as usize], &out[*b as usize]);
+                b.score.total_cmp(&a.score).then(a.item.cmp(&b.item))
             });
         }
-        out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        out
+        for (r, &i) in idx.iter().enumerate() {
+            let s = &mut out[i as usize];
+            s.score = if r < keep {
+                sigmoid(s.score + f.trees_part(&xs[i as usize]))
+            } else {
+                sigmoid(s.score) - 1.0
+            };
+        }
     }
 
     /// Candidates with their feature rows (for training): own items and the
@@ -893,8 +1013,8 @@ impl Model {
         p.cycle_weight = 0.0;
         p.single_weight = 1.0;
         let scored = self.score_with(&p, baskets, user, now);
-        let rec = recency(baskets);
-        let uctx = user_ctx(baskets, &item_stats(baskets));
+        let rec = recency(baskets, now);
+        let uctx = user_ctx(baskets, &item_stats(baskets), now);
         let gst = group_stats(baskets, &|i| self.group(i));
         let mut n_extra = 0;
         scored
@@ -929,17 +1049,29 @@ impl Model {
     /// so "everyone buys milk" does not crowd out "people like you buy this".
     pub fn discover(&self, scored: &[Scored], n: usize) -> Vec<Scored> {
         let pw = self.params.discovery_pop_power;
-        let mut d: Vec<Scored> = scored
+        // Rank (score, index) pairs and clone only the `n` kept.
+        let mut d: Vec<(f32, u32, usize)> = scored
             .iter()
-            .filter(|s| s.stat.is_none() && s.neighbours > 0.0)
-            .map(|s| {
-                let mut s = s.clone();
-                s.score = s.neighbours / self.popularity(s.item).max(1e-4).powf(pw);
-                s
+            .enumerate()
+            .filter(|(_, s)| s.stat.is_none() && s.neighbours > 0.0)
+            .map(|(k, s)| {
+                let v = s.neighbours / self.popularity(s.item).max(1e-4).powf(pw);
+                (v, s.item, k)
             })
             .collect();
-        d.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        d.truncate(n);
-        d
+        let by =
+            |a: &(f32, u32, usize), b: &(f32, u32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if n < d.len() {
+            d.select_nth_unstable_by(n, by);
+            d.truncate(n);
+        }
+        d.sort_unstable_by(by);
+        d.into_iter()
+            .map(|(v, _, k)| {
+                let mut s = scored[k].clone();
+                s.score = v;
+                s
+            })
+            .collect()
     }
 }
