@@ -41,6 +41,8 @@ fn export_all(dir: &Path) {
         TableCount,
         SettingValue,
         Diagnostics,
+        SyncStatus,
+        SyncConflict,
         Product,
         ProductDraft,
         PaymentMethod,
