@@ -120,6 +120,18 @@ fn ok(db: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `regulars --db DB sync` in the background, to be killed.
+fn spawn_sync(db: &Path) -> Child {
+    Command::new(cli_bin())
+        .arg("--db")
+        .arg(db)
+        .arg("sync")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn enroll(db: &Path, s: &Server, name: &str) {
     let code = s.code();
     ok(
@@ -235,14 +247,7 @@ fn kill_9_of_a_till_mid_push_and_of_the_server_mid_pull_loses_and_doubles_nothin
             started.elapsed() < Duration::from_secs(240),
             "push never finished"
         );
-        let mut child = Command::new(cli_bin())
-            .arg("--db")
-            .arg(&a)
-            .arg("sync")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sync(&a);
         std::thread::sleep(Duration::from_millis(40 + 37 * kills as u64 % 400));
         if child.try_wait().unwrap().is_some() {
             if pending(&a) == 0 {
@@ -266,14 +271,7 @@ fn kill_9_of_a_till_mid_push_and_of_the_server_mid_pull_loses_and_doubles_nothin
 
     // Kill the server while B pulls, restart it on the same address, retry.
     let addr = server.addr();
-    let mut pull = Command::new(cli_bin())
-        .arg("--db")
-        .arg(&b)
-        .arg("sync")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut pull = spawn_sync(&b);
     std::thread::sleep(Duration::from_millis(300));
     server.kill();
     let _ = pull.wait();

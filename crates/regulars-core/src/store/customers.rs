@@ -327,15 +327,7 @@ impl Store {
 
     /// The next free store card, advancing the issue counter inside `tx`.
     pub(crate) fn next_card(tx: &Connection) -> Result<CardNumber> {
-        let mut serial: u64 = tx
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'next_card_serial'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1);
+        let mut serial = card_serial(tx)?;
         loop {
             let card = CardNumber::issue(serial)?;
             serial += 1;
@@ -634,4 +626,17 @@ impl Store {
                 .map(|t| t.timestamp()),
         })
     }
+}
+
+/// The store's card issue counter (the next serial to try).
+pub(crate) fn card_serial(tx: &Connection) -> Result<u64> {
+    Ok(tx
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'next_card_serial'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1))
 }

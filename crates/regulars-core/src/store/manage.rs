@@ -880,7 +880,7 @@ pub(crate) fn merge_in_tx(
     }
     after.insert("updated_at".into(), Value::from(now.clone()));
     restore_customer(tx, &after)?;
-    let survivor_now = survivor_fields(tx, &after)?;
+    let survivor_now = crate::sync::apply::customer_fields(tx, &survivor.to_string())?;
     let journal = Journal {
         survivor_before,
         survivor_after: after,
@@ -1096,27 +1096,6 @@ fn note_customer(tx: &Connection, id: NoteId) -> Result<String> {
     Ok(tx
         .prepare_cached("SELECT customer_id FROM notes WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?)
-}
-
-/// The survivor's synced fields after a merge (its phones included).
-fn survivor_fields(tx: &Connection, after: &Row) -> Result<Map<String, Value>> {
-    let mut m = Map::new();
-    for f in crate::sync::apply::CUSTOMER_FIELDS {
-        if f == "phones" {
-            continue;
-        }
-        if let Some(v) = after.get(f) {
-            m.insert(f.into(), v.clone());
-        }
-    }
-    let phones: Vec<String> = tx
-        .prepare_cached(
-            "SELECT phone FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
-        )?
-        .query_map([after["id"].as_str().unwrap_or_default()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    m.insert("phones".into(), Value::from(phones));
-    Ok(m)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod backup;
 mod customers;
 pub(crate) mod erase;
 pub(crate) mod manage;
+pub(crate) use customers::card_serial;
 mod profile;
 mod sales;
 pub(crate) mod staff;

@@ -47,7 +47,7 @@ const NOTE_FIELDS: [&str; 5] = [
     "expires_on",
     "retired_at",
 ];
-const PRODUCT_FIELDS: [&str; 7] = [
+pub(crate) const PRODUCT_FIELDS: [&str; 7] = [
     "external_ref",
     "barcode",
     "name",
@@ -1036,7 +1036,7 @@ fn set_field(tx: &Connection, customer: &str, field: &str, value: &Value) -> Res
 }
 
 /// A customer's synced fields as JSON (phones as a list).
-fn customer_fields(tx: &Connection, id: &str) -> Result<serde_json::Map<String, Value>> {
+pub(crate) fn customer_fields(tx: &Connection, id: &str) -> Result<serde_json::Map<String, Value>> {
     const COLS: [&str; 12] = [
         "given_name",
         "family_name",

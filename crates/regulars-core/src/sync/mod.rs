@@ -56,15 +56,7 @@ pub fn fields_of(entity: &str, op: &str, payload: &Value) -> Vec<(String, Value)
         ("sale", "attach_customer") => pick(&["customer_id"]),
         ("offer_campaign", "upsert") => pick(&["rule", "active"]),
         ("staff", _) => pick(&["name", "role", "pin_hash"]),
-        ("product", _) => pick(&[
-            "external_ref",
-            "barcode",
-            "name",
-            "department",
-            "category",
-            "price_cents",
-            "considered",
-        ]),
+        ("product", _) => pick(&apply::PRODUCT_FIELDS),
         ("household", "insert") => pick(&["name"]),
         ("customer", "insert") => pick(&apply::CUSTOMER_FIELDS),
         ("customer_attributes", "import") => payload
@@ -361,15 +353,7 @@ impl Store {
         )?;
         // Cards: serial = device number * 1,000,000 + n (see docs/sync.md).
         let start = u64::from(e.device_number) * 1_000_000;
-        let current: u64 = tx
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'next_card_serial'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1);
+        let current = crate::store::card_serial(&tx)?;
         if current < start || current >= start + 1_000_000 {
             crate::store::set_setting(&tx, "next_card_serial", &start.max(1).to_string())?;
         }
