@@ -94,6 +94,7 @@ fn export_all(dir: &Path) {
         CampaignInfo,
         CampaignPreview,
         CampaignMatch,
+        SyncStatus,
     );
 }
 
