@@ -29,7 +29,7 @@ ui: setup
 	cd ui && npm run build
 
 app: ui
-	cargo build -p regulars-app -p regulars-cli
+	cargo build -p regulars-app -p regulars-cli -p regulars-server
 
 lint: ui
 	cargo fmt --all -- --check
@@ -43,7 +43,7 @@ test-ui: setup
 
 test-rust: app
 	mkdir -p target
-	cargo test --workspace --exclude regulars-e2e 2>&1 | tee -a $(TEST_LOG)
+	REGULARS_REQUIRE_PG=1 cargo test --workspace --exclude regulars-e2e 2>&1 | tee -a $(TEST_LOG)
 
 test-e2e: app
 	mkdir -p target

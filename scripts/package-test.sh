@@ -55,7 +55,7 @@ echo "package-test: installing $deb"
 apt_get install --no-install-recommends "$deb" >/dev/null
 dpkg -s "$pkg" | grep -E '^(Package|Version|Installed-Size|Depends):' | sed 's/^/  /'
 
-for f in /usr/bin/regulars-app /usr/bin/regulars; do
+for f in /usr/bin/regulars-app /usr/bin/regulars /usr/bin/regulars-server; do
   [ -x "$f" ] || fail "$f is not installed"
 done
 desktop=$(dpkg -L "$pkg" | grep -E '^/usr/share/applications/.*\.desktop$' || true)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Debian package of Regulars: the desktop app (/usr/bin/regulars-app,
-# icon, desktop entry) and the `regulars` command line (/usr/bin/regulars) in
-# one .deb named `regulars`. There is no server yet; the CLI is the headless
-# half, so it ships in the same package rather than a second one.
+# icon, desktop entry), the `regulars` command line (/usr/bin/regulars) and
+# the central sync server (/usr/bin/regulars-server, a separate binary a shop
+# runs on one machine; it needs nothing else installed) in one .deb named
+# `regulars`.
 #
 # Expects ui/dist to be built (`make ui`); `make package` does both.
 # Prints the .deb path, binary sizes and installed size.
@@ -20,16 +21,18 @@ test -f ui/dist/index.html || { echo "package: ui/dist is missing: run 'make ui'
 # different dependency features and recompiles regulars-core each time.
 # The app's default features embed ui/dist (tauri/custom-protocol), which is
 # what `tauri build` adds, so `tauri bundle` below packages this very build.
-cargo build --release -p regulars-app -p regulars-cli
+cargo build --release -p regulars-app -p regulars-cli -p regulars-server
 
 # The CLI's path depends on CARGO_TARGET_DIR, so it is merged into the
 # bundle config here rather than written into tauri.conf.json.
-cli_files=$(printf '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/regulars":"%s"}}}}}' "$target/release/regulars")
+cli_files=$(printf '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/regulars":"%s","/usr/bin/regulars-server":"%s"}}}}}' \
+  "$target/release/regulars" "$target/release/regulars-server")
 rm -f "$target"/release/bundle/deb/*.deb
 ui/node_modules/.bin/tauri bundle --bundles deb --config "$cli_files"
 
 deb=$(ls "$target"/release/bundle/deb/*.deb)
 echo
 echo "package: $deb"
-stat -c '  %n: %s bytes' "$target/release/regulars-app" "$target/release/regulars" "$deb"
+stat -c '  %n: %s bytes' "$target/release/regulars-app" "$target/release/regulars" \
+  "$target/release/regulars-server" "$deb"
 dpkg-deb -f "$deb" Package Version Installed-Size Depends | sed 's/^/  /'

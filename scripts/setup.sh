@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 debs=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
       libayatana-appindicator3-dev build-essential pkg-config xvfb xauth
-      webkit2gtk-driver libssl-dev imagemagick xdotool)
+      webkit2gtk-driver libssl-dev imagemagick xdotool
+      postgresql)  # the sync server's PostgreSQL backend is tested against a throwaway cluster
 missing=()
 for p in "${debs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

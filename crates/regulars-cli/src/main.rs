@@ -8,6 +8,7 @@ mod protect_cmd;
 mod review;
 mod stress;
 mod suggest;
+mod sync_cmd;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,6 +43,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Enrolls this till with a central server, using the one-time code
+    /// from `regulars-server enroll --store NAME`.
+    Enroll {
+        /// The server, e.g. http://127.0.0.1:7878 or https://sync.example.com
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        /// What the owner calls this till.
+        #[arg(long, default_value = "Till")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pushes this till's changes and pulls the others' (once, or `--every`
+    /// N seconds).
+    Sync {
+        #[arg(long)]
+        every: Option<u64>,
+        /// With --every: stop after this many rounds (0 = never).
+        #[arg(long, default_value_t = 0)]
+        rounds: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Values that lost a last-writer-wins race between tills (owner only;
+    /// PIN from REGULARS_PIN).
+    SyncConflicts {
+        #[arg(long = "as")]
+        as_name: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where this till stands with the server.
+    SyncStatus {
+        #[arg(long)]
+        json: bool,
+    },
     /// Fill an empty store with the deterministic demo shop.
     Demo {
         #[arg(long, default_value_t = 2_000)]
@@ -275,6 +316,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 30)]
         lines: usize,
     },
+    /// Sync with a real server on 127.0.0.1: push of this store's backlog,
+    /// bootstrap of a new till, and sale-to-other-till latency (enrolls
+    /// --db and adds sales: use a copy).
+    Sync {
+        #[arg(long, default_value_t = 50)]
+        sales: usize,
+    },
     /// PIN unlock time with the production Argon2 cost (scratch store).
     Pin {
         #[arg(long, default_value_t = 20)]
@@ -316,6 +364,23 @@ fn open(db: &Path) -> Result<Regulars> {
 fn run(cli: Cli) -> Result<()> {
     let logs = log_dir(&cli);
     match cli.cmd {
+        Cmd::Enroll {
+            server,
+            code,
+            name,
+            json,
+        } => sync_cmd::enroll(&cli.db, &server, &code, &name, json)?,
+        Cmd::Sync {
+            every,
+            rounds,
+            json,
+        } => sync_cmd::sync(&cli.db, every, rounds, json)?,
+        Cmd::SyncStatus { json } => sync_cmd::status(&cli.db, json)?,
+        Cmd::SyncConflicts {
+            as_name,
+            limit,
+            json,
+        } => protect_cmd::conflicts(&cli.db, &as_name, limit, json)?,
         Cmd::Diagnostics { json } => {
             let r = open(&cli.db)?;
             let d = r.diagnostics(Some(&logs))?;
@@ -502,6 +567,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench {
             cmd: BenchCmd::Checkout { sales, lines },
         } => bench::checkout(&cli.db, sales, lines)?,
+        Cmd::Bench {
+            cmd: BenchCmd::Sync { sales },
+        } => sync_cmd::bench(&cli.db, sales)?,
         Cmd::Bench {
             cmd: BenchCmd::Duplicates { customers },
         } => manage_cmd::bench(&cli.db, customers)?,

@@ -163,6 +163,30 @@ pub fn audit(db: &Path, as_name: &str, limit: usize, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// The sync conflict log (values that lost to a later write elsewhere).
+pub fn conflicts(db: &Path, as_name: &str, limit: usize, json: bool) -> Result<()> {
+    let mut r = Regulars::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let s = session(&mut r, as_name)?;
+    for c in r.sync_conflicts(&s, limit)? {
+        if json {
+            println!("{}", serde_json::to_string(&c)?);
+        } else {
+            println!(
+                "{}  {} {} {}: kept {} / lost {} (written {} on {})",
+                c.noted_at,
+                c.entity,
+                c.entity_id,
+                c.field,
+                c.kept.as_deref().unwrap_or("-"),
+                c.lost.as_deref().unwrap_or("-"),
+                c.lost_at,
+                c.lost_device
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn export_customer(db: &Path, as_name: &str, who: &str, out: Option<PathBuf>) -> Result<()> {
     let mut r = Regulars::open(db).with_context(|| format!("opening {}", db.display()))?;
     let s = session(&mut r, as_name)?;

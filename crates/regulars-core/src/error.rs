@@ -149,6 +149,33 @@ impl Error {
         }
     }
 
+    /// An error about what was being written (a bad value, a broken
+    /// reference, a constraint) rather than about the store itself (busy,
+    /// disk full, damaged): retrying the same data will not help, but other
+    /// data may still go in.
+    pub fn is_about_the_data(&self) -> bool {
+        match self {
+            Error::Sqlite(e) => {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+                    || matches!(
+                        e,
+                        rusqlite::Error::InvalidColumnType(..)
+                            | rusqlite::Error::FromSqlConversionFailure(..)
+                            | rusqlite::Error::IntegralValueOutOfRange(..)
+                    )
+            }
+            _ => matches!(
+                self.code(),
+                ErrorCode::InvalidInput
+                    | ErrorCode::NotFound
+                    | ErrorCode::UnknownCard
+                    | ErrorCode::CardTaken
+                    | ErrorCode::CardRetired
+                    | ErrorCode::BadCheckDigit
+            ),
+        }
+    }
+
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,

@@ -1009,3 +1009,21 @@ pub struct SyncStatus {
     #[ts(type = "number")]
     pub conflicts: u64,
 }
+
+/// A value that lost a last-writer-wins race between tills, kept for the
+/// owner to review (and re-enter if the loser was right).
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
+pub struct SyncConflict {
+    /// What kind of record ("customer", "note", "product", ...).
+    pub entity: String,
+    pub entity_id: String,
+    pub field: String,
+    /// The value kept, as text (None when not shown, e.g. a phone list).
+    pub kept: Option<String>,
+    /// The value that lost, as JSON text.
+    pub lost: Option<String>,
+    /// When the losing write was made (from its clock), ISO-8601 UTC.
+    pub lost_at: String,
+    pub lost_device: String,
+    pub noted_at: String,
+}

@@ -16,7 +16,10 @@
 //! the process-level tests.
 //!
 //! `REGULARS_SYNC_CASES` sets the number of cases (default 1,000 in memory +
-//! 60 file-backed).
+//! 62 file-backed), `REGULARS_SYNC_FIRST` the first seed. To study a failing
+//! seed: `REGULARS_SYNC_TRACE=a,b` prints the log entries mentioning a or b
+//! (and everything about the customers they concern); `REGULARS_SYNC_WATCH=CARD`
+//! prints, step by step, which tills hold that card and their customer counts.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -138,7 +141,11 @@ fn name(rng: &mut Rng) -> String {
 /// store must simply refuse cleanly.
 fn act(t: &mut Till, rng: &mut Rng, erased_names: &mut Vec<String>) {
     let cs = customers(&t.r);
-    match rng.below(100) {
+    let roll = rng.below(100);
+    if std::env::var("REGULARS_SYNC_WATCH").is_ok() {
+        eprintln!("act roll {roll} with {} customers", cs.len());
+    }
+    match roll {
         0..=19 => {
             let given = name(rng);
             let _ = t.r.enrol(&NewCustomer {
@@ -403,12 +410,32 @@ fn run_case(seed: u64, files: Option<&std::path::Path>) {
     }
     let mut erased_names = Vec::new();
     let steps = rng.range(10, 60);
-    for _ in 0..steps {
+    let watch = std::env::var("REGULARS_SYNC_WATCH").ok();
+    for step in 0..steps {
         let i = rng.index(n_tills);
-        if rng.chance(0.25) {
+        let syncing = rng.chance(0.25);
+        if syncing {
             sync(&mut tills[i], &mut relay, &mut rng, true);
         } else {
             act(&mut tills[i], &mut rng, &mut erased_names);
+        }
+        if let Some(code) = &watch {
+            let have: Vec<bool> = tills
+                .iter()
+                .map(|t| {
+                    t.r.store()
+                        .conn()
+                        .prepare("SELECT 1 FROM cards WHERE code = ?1")
+                        .unwrap()
+                        .exists([code])
+                        .unwrap()
+                })
+                .collect();
+            let counts: Vec<usize> = tills.iter().map(|t| customers(&t.r).len()).collect();
+            eprintln!(
+                "step {step} till {i} sync={syncing}: {have:?} customers={counts:?} log={}",
+                relay.log.len()
+            );
         }
     }
     // Everyone online until nothing moves: each till pushes then pulls, twice
@@ -421,10 +448,10 @@ fn run_case(seed: u64, files: Option<&std::path::Path>) {
 
     let ctx = |what: &str| format!("seed {seed}, {n_tills} tills: {what}");
     if let Ok(needle) = std::env::var("REGULARS_SYNC_TRACE") {
-        let mut needles = vec![needle.clone()];
+        let mut needles: Vec<String> = needle.split(',').map(str::to_string).collect();
         for c in &relay.log {
             let text = format!("{} {} {} {}", c.entity, c.op, c.entity_id, c.payload);
-            if text.contains(&needle) {
+            if needle.split(',').any(|n| text.contains(n)) {
                 if let Some(s) = regulars_sync::rules::subject(c) {
                     needles.push(s.to_string());
                 }

@@ -140,10 +140,21 @@ impl Client {
     }
 
     pub async fn pull(&self, after: i64, limit: usize) -> Result<PullResponse, ClientError> {
-        self.send(
-            self.http
-                .get(format!("{}/v1/pull?after={after}&limit={limit}", self.base)),
-        )
+        self.pull_wait(after, limit, 0).await
+    }
+
+    /// A pull that, when nothing is new, waits up to `wait_secs` (at most
+    /// 30) for another device to push (a long poll).
+    pub async fn pull_wait(
+        &self,
+        after: i64,
+        limit: usize,
+        wait_secs: u64,
+    ) -> Result<PullResponse, ClientError> {
+        self.send(self.http.get(format!(
+            "{}/v1/pull?after={after}&limit={limit}&wait={wait_secs}",
+            self.base
+        )))
         .await
     }
 }
@@ -196,6 +207,32 @@ pub async fn sync_once<R: Replica>(client: &Client, r: &mut R) -> Result<SyncRep
         }
     }
     Ok(report)
+}
+
+/// Waits up to `wait_secs` for other devices' news and applies it (then
+/// everything after it): how a till online hears of another till's sale
+/// within a moment instead of at its next timed round. Returns the number
+/// of changes pulled (0 when the wait ran out).
+pub async fn listen_once<R: Replica>(
+    client: &Client,
+    r: &mut R,
+    wait_secs: u64,
+) -> Result<u64, ClientError> {
+    let mut pulled = 0;
+    let mut wait = wait_secs;
+    for _ in 0..MAX_ROUNDS {
+        let after = r.cursor().map_err(replica)?;
+        let sent = now_ms();
+        let page = client.pull_wait(after, MAX_PAGE, wait).await?;
+        r.learn_time(page.server_ms, sent, now_ms());
+        pulled += page.changes.len() as u64;
+        r.apply_page(&page).map_err(replica)?;
+        if !page.more {
+            break;
+        }
+        wait = 0;
+    }
+    Ok(pulled)
 }
 
 /// How long to wait before retry `attempt` (0-based) after a failure:

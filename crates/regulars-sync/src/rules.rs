@@ -142,6 +142,19 @@ pub fn subject(c: &Change) -> Option<&str> {
     }
 }
 
+/// For an erasure, every customer id it erases: the person, and the records
+/// merged into them on the erasing till (whose own changes never left it).
+pub fn erased_ids(c: &Change) -> Vec<&str> {
+    if class_of(&c.entity, &c.op) != Some(Class::Tombstone) {
+        return Vec::new();
+    }
+    let mut ids = vec![c.entity_id.as_str()];
+    if let Some(more) = c.payload.get("merged_ids").and_then(|v| v.as_array()) {
+        ids.extend(more.iter().filter_map(|v| v.as_str()));
+    }
+    ids
+}
+
 /// For a redirect change, (merged-away id, survivor id).
 pub fn redirect_of(c: &Change) -> Option<(&str, &str)> {
     match class_of(&c.entity, &c.op)? {

@@ -445,14 +445,7 @@ fn write_batch(tx: &Connection, b: &Batch, now: &str, run_id: &str) -> Result<()
                 customer_id: *m,
             })
             .collect();
-        record_change(
-            tx,
-            "campaign_members",
-            run_id,
-            "import",
-            &serde_json::json!({ "rows": rows }),
-            now,
-        )?;
+        record_chunks(tx, "campaign_members", run_id, &rows, now)?;
     }
     if !b.coupons.is_empty() {
         let mut st = tx.prepare_cached(
@@ -470,14 +463,7 @@ fn write_batch(tx: &Connection, b: &Batch, now: &str, run_id: &str) -> Result<()
                 product_id: *p,
             })
             .collect();
-        record_change(
-            tx,
-            "coupons",
-            run_id,
-            "import",
-            &serde_json::json!({ "rows": rows }),
-            now,
-        )?;
+        record_chunks(tx, "coupons", run_id, &rows, now)?;
     }
     if !b.redemptions.is_empty() {
         let mut st = tx.prepare_cached(
@@ -496,12 +482,29 @@ fn write_batch(tx: &Connection, b: &Batch, now: &str, run_id: &str) -> Result<()
                 redeemed_on: d,
             })
             .collect();
+        record_chunks(tx, "coupon_redemptions", run_id, &rows, now)?;
+    }
+    Ok(())
+}
+
+/// Rows per change for the bulk tables: a change stays far below the sync
+/// payload limit (`regulars_sync::protocol::MAX_PAYLOAD_BYTES`).
+const ROWS_PER_CHANGE: usize = 1_000;
+
+fn record_chunks<T: serde::Serialize>(
+    tx: &Connection,
+    entity: &str,
+    run_id: &str,
+    rows: &[T],
+    now: &str,
+) -> Result<()> {
+    for (i, chunk) in rows.chunks(ROWS_PER_CHANGE).enumerate() {
         record_change(
             tx,
-            "coupon_redemptions",
-            run_id,
+            entity,
+            &format!("{run_id}:{i}"),
             "import",
-            &serde_json::json!({ "rows": rows }),
+            &serde_json::json!({ "rows": chunk }),
             now,
         )?;
     }

@@ -7,7 +7,7 @@ use regulars_sync::{Change, Replica};
 
 use super::Regulars;
 use crate::ids::{CustomerId, SaleId};
-use crate::model::SyncStatus;
+use crate::model::{Session, SyncConflict, SyncStatus};
 use crate::sync::PageReport;
 use crate::{Error, Result};
 
@@ -34,6 +34,36 @@ impl Regulars {
                  `regulars-server enroll --store NAME` and enter it in Settings",
             )
         })
+    }
+
+    /// The conflict log, newest first: values that lost to a later write on
+    /// another till. Owner only: the values are customer data.
+    pub fn sync_conflicts(&self, session: &Session, limit: usize) -> Result<Vec<SyncConflict>> {
+        session.require_owner("review sync conflicts")?;
+        let mut st = self.store.conn().prepare(
+            "SELECT entity, entity_id, field, kept, lost, lost_hlc, lost_device, noted_at
+             FROM sync_conflicts ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| {
+            let hlc: String = r.get(5)?;
+            let lost_at = hlc
+                .parse::<regulars_sync::Hlc>()
+                .ok()
+                .and_then(|h| chrono::DateTime::from_timestamp_millis(h.ms as i64))
+                .map(crate::store::iso)
+                .unwrap_or(hlc);
+            Ok(SyncConflict {
+                entity: r.get(0)?,
+                entity_id: r.get(1)?,
+                field: r.get(2)?,
+                kept: r.get(3)?,
+                lost: r.get(4)?,
+                lost_at,
+                lost_device: r.get(6)?,
+                noted_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn record_sync_error(&self, message: &str) -> Result<()> {

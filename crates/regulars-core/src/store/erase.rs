@@ -293,7 +293,7 @@ pub(crate) fn erase_rows(
         customer_id: id,
         ..Default::default()
     };
-    for (table, col) in customer_references(&tx)? {
+    for (table, col) in customer_references(tx)? {
         if table == "sales" {
             report.sales_anonymised += tx.execute(
                 &format!("UPDATE sales SET {0} = NULL WHERE {0} = ?1", quote(&col)),
@@ -360,9 +360,9 @@ pub(crate) fn erase_rows(
             household_gone = Some(h);
         }
     }
-    report.outbox_scrubbed = scrub_outbox(&tx, key, &cards, household_gone.as_deref())?;
+    report.outbox_scrubbed = scrub_outbox(tx, key, &cards, household_gone.as_deref())?;
     for id in &merged_ids {
-        report.outbox_scrubbed += scrub_outbox(&tx, id, &[], None)?;
+        report.outbox_scrubbed += scrub_outbox(tx, id, &[], None)?;
     }
 
     let now = now_iso();
@@ -386,11 +386,14 @@ pub(crate) fn erase_rows(
     }
     if record {
         record_change(
-            &tx,
+            tx,
             "customer",
             key,
             "erase",
-            &json!({ "id": key, "erased_at": now }),
+            // Records merged into them here are the same person; their own
+            // changes were scrubbed from the queue above, so the tombstone
+            // names them for the other tills.
+            &json!({ "id": key, "erased_at": now, "merged_ids": merged_ids }),
             &now,
         )?;
     }
@@ -401,7 +404,7 @@ pub(crate) fn erase_rows(
         .map(|(t, n)| format!("{t}={n}"))
         .collect();
     audit(
-        &tx,
+        tx,
         by,
         "erase",
         Some(key),

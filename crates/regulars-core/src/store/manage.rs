@@ -767,13 +767,13 @@ pub(crate) fn merge_in_tx(
     record: bool,
 ) -> Result<MergeReceipt> {
     let now = now.to_string();
-    let survivor_before = customer_row(&tx, survivor)?;
-    let merged_row = customer_row(&tx, merged)?;
+    let survivor_before = customer_row(tx, survivor)?;
+    let merged_row = customer_row(tx, merged)?;
     let mut moved_out = Vec::new();
     let mut moved = Vec::new();
     for (table, key, what) in MOVED {
         let keys: Vec<Value> = select_rows(
-            &tx,
+            tx,
             &format!("SELECT {key} AS k FROM {table} WHERE customer_id = ?1 ORDER BY {key}"),
             &[&merged],
         )?
@@ -793,7 +793,7 @@ pub(crate) fn merge_in_tx(
     let mut copied = Vec::new();
     for (table, _key, what) in COPIED {
         let originals = select_rows(
-            &tx,
+            tx,
             &format!("SELECT * FROM {table} WHERE customer_id = ?1"),
             &[&merged],
         )?;
@@ -803,7 +803,7 @@ pub(crate) fn merge_in_tx(
             // the survivor's; a number both have is kept once.
             let (mut next, digits): (i64, Vec<String>) = {
                 let rows = select_rows(
-                    &tx,
+                    tx,
                     "SELECT position, digits FROM customer_phones WHERE customer_id = ?1",
                     &[&survivor],
                 )?;
@@ -830,14 +830,14 @@ pub(crate) fn merge_in_tx(
                 n.insert("customer_id".into(), Value::from(survivor.to_string()));
                 n.insert("position".into(), Value::from(next));
                 next += 1;
-                insert_row(&tx, table, &n, false)?;
+                insert_row(tx, table, &n, false)?;
                 inserted.push(n);
             }
         } else {
             for r in &originals {
                 let mut n = r.clone();
                 n.insert("customer_id".into(), Value::from(survivor.to_string()));
-                if insert_row(&tx, table, &n, true)? {
+                if insert_row(tx, table, &n, true)? {
                     inserted.push(n);
                 }
             }
@@ -879,8 +879,8 @@ pub(crate) fn merge_in_tx(
         }
     }
     after.insert("updated_at".into(), Value::from(now.clone()));
-    restore_customer(&tx, &after)?;
-    let survivor_now = survivor_fields(&tx, &after)?;
+    restore_customer(tx, &after)?;
+    let survivor_now = survivor_fields(tx, &after)?;
     let journal = Journal {
         survivor_before,
         survivor_after: after,
@@ -903,7 +903,7 @@ pub(crate) fn merge_in_tx(
     )?;
     if record {
         record_change(
-            &tx,
+            tx,
             "customer",
             &merged.to_string(),
             "merge",
@@ -921,7 +921,7 @@ pub(crate) fn merge_in_tx(
         )?;
     }
     super::audit::audit(
-        &tx,
+        tx,
         by,
         "merge",
         Some(&survivor.to_string()),
@@ -935,41 +935,6 @@ pub(crate) fn merge_in_tx(
         filled: filled.keys().cloned().collect(),
         merged_at: now,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{COPIED, MOVED};
-
-    /// A table added later that points at customers must say what a merge
-    /// does with it, or a merge would leave rows behind on the merged-away
-    /// customer (and the delete of that customer would fail or cascade).
-    #[test]
-    fn every_table_that_references_customers_is_moved_or_copied() {
-        let s = crate::store::Store::open_in_memory().unwrap();
-        let referencing: Vec<String> = s
-            .conn()
-            .prepare(
-                "SELECT DISTINCT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
-                 WHERE m.type = 'table' AND f.\"table\" = 'customers' ORDER BY m.name",
-            )
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert!(referencing.len() >= 8, "{referencing:?}");
-        let listed: Vec<&str> = MOVED
-            .iter()
-            .map(|m| m.0)
-            .chain(COPIED.iter().map(|c| c.0))
-            .collect();
-        let missing: Vec<&String> = referencing
-            .iter()
-            .filter(|t| !listed.contains(&t.as_str()))
-            .collect();
-        assert!(missing.is_empty(), "add to MOVED or COPIED: {missing:?}");
-    }
 }
 
 /// The body of an undo inside `tx`; `record` as for [`merge_in_tx`].
@@ -1007,7 +972,7 @@ pub(crate) fn undo_merge_in_tx(
             clip(&e.to_string())
         ))
     })?;
-    let current = select_rows(&tx, "SELECT * FROM customers WHERE id = ?1", &[&survivor])?
+    let current = select_rows(tx, "SELECT * FROM customers WHERE id = ?1", &[&survivor])?
             .pop()
             .ok_or_else(|| {
                 refuse("the surviving customer was merged into another one since; undo that later merge first".into())
@@ -1050,7 +1015,7 @@ pub(crate) fn undo_merge_in_tx(
             let vals: Vec<SqlValue> = key.iter().map(|k| to_sql(&r[*k])).collect();
             let refs: Vec<&dyn rusqlite::ToSql> =
                 vals.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
-            let now_row = select_rows(&tx, &sql, &refs)?.pop();
+            let now_row = select_rows(tx, &sql, &refs)?.pop();
             if now_row.as_ref() != Some(r) {
                 return Err(refuse(format!(
                     "the survivor's {table} changed since the merge; keep the merge"
@@ -1061,8 +1026,8 @@ pub(crate) fn undo_merge_in_tx(
     // Checks passed: restore. Survivor first (it may hold the merged
     // customer's external reference), then the merged customer, then
     // their rows.
-    restore_customer(&tx, &j.survivor_before)?;
-    insert_row(&tx, "customers", &j.merged, false)?;
+    restore_customer(tx, &j.survivor_before)?;
+    insert_row(tx, "customers", &j.merged, false)?;
     for (table, keys) in &j.moved {
         let key = MOVED
             .iter()
@@ -1083,10 +1048,10 @@ pub(crate) fn undo_merge_in_tx(
             .map(|c| c.1)
             .unwrap_or(&[]);
         for r in inserted {
-            delete_row(&tx, table, key, r)?;
+            delete_row(tx, table, key, r)?;
         }
         for r in originals {
-            insert_row(&tx, table, r, false)?;
+            insert_row(tx, table, r, false)?;
         }
     }
     tx.execute(
@@ -1107,7 +1072,7 @@ pub(crate) fn undo_merge_in_tx(
     )?;
     if record {
         record_change(
-            &tx,
+            tx,
             "customer",
             &merged.to_string(),
             "unmerge",
@@ -1116,7 +1081,7 @@ pub(crate) fn undo_merge_in_tx(
         )?;
     }
     super::audit::audit(
-        &tx,
+        tx,
         by,
         "undo_merge",
         Some(&merged.to_string()),
@@ -1152,4 +1117,39 @@ fn survivor_fields(tx: &Connection, after: &Row) -> Result<Map<String, Value>> {
         .collect::<rusqlite::Result<_>>()?;
     m.insert("phones".into(), Value::from(phones));
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COPIED, MOVED};
+
+    /// A table added later that points at customers must say what a merge
+    /// does with it, or a merge would leave rows behind on the merged-away
+    /// customer (and the delete of that customer would fail or cascade).
+    #[test]
+    fn every_table_that_references_customers_is_moved_or_copied() {
+        let s = crate::store::Store::open_in_memory().unwrap();
+        let referencing: Vec<String> = s
+            .conn()
+            .prepare(
+                "SELECT DISTINCT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+                 WHERE m.type = 'table' AND f.\"table\" = 'customers' ORDER BY m.name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(referencing.len() >= 8, "{referencing:?}");
+        let listed: Vec<&str> = MOVED
+            .iter()
+            .map(|m| m.0)
+            .chain(COPIED.iter().map(|c| c.0))
+            .collect();
+        let missing: Vec<&String> = referencing
+            .iter()
+            .filter(|t| !listed.contains(&t.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "add to MOVED or COPIED: {missing:?}");
+    }
 }

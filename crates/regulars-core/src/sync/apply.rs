@@ -135,6 +135,12 @@ pub(crate) fn apply(tx: &Connection, c: &Change) -> Result<Outcome> {
     // Erasure first: it always wins, and nothing about the person is kept
     // afterwards. The redirect is followed so a change about a customer
     // merged into an erased one is dropped too.
+    // What the server keeps of a change about an erased customer: nothing
+    // to apply (the erasure itself travels whole and does the work).
+    if c.payload.get("redacted").and_then(Value::as_bool) == Some(true) && class != Class::Redirect
+    {
+        return Ok(Outcome::Dropped);
+    }
     let mut c = c.clone();
     if matches!(class, Class::Insert | Class::Fields) {
         if let Some(s) = rules::subject(&c) {
@@ -417,6 +423,19 @@ fn field_wins(tx: &Connection, c: &Change, field: &str, stamp: Stamp) -> Result<
     } else {
         Ok(false)
     }
+}
+
+/// Notes a change that could not be applied here, for the owner (the
+/// message names the problem, never the data).
+pub(crate) fn note_unapplied(tx: &Connection, c: &Change, e: &Error) -> Result<()> {
+    tracing::warn!(entity = %c.entity, op = %c.op, code = ?e.code(), "a synced change could not be applied");
+    log_conflict(
+        tx,
+        c,
+        "(not applied)",
+        None,
+        &Value::from(e.to_string().chars().take(200).collect::<String>()),
+    )
 }
 
 fn log_conflict(
@@ -965,56 +984,9 @@ fn merge_lww(tx: &Connection, keep: &str, gone: &str, merge_id: MergeId, c: &Cha
             .collect())
     };
     let gone_stamps = fold(gone)?;
-    let gone_row: serde_json::Map<String, Value> = {
-        let mut m = serde_json::Map::new();
-        let row = tx
-            .prepare_cached(
-                "SELECT given_name, family_name, preferred_name, email, birthday, marketing_consent,
-                        household_id, external_ref, address_line1, postcode, city, created_at
-                 FROM customers WHERE id = ?1",
-            )?
-            .query_row([gone], |r| {
-                let mut v = Vec::new();
-                for i in 0..12 {
-                    v.push(r.get::<_, rusqlite::types::Value>(i)?);
-                }
-                Ok(v)
-            })?;
-        let names = [
-            "given_name",
-            "family_name",
-            "preferred_name",
-            "email",
-            "birthday",
-            "marketing_consent",
-            "household_id",
-            "external_ref",
-            "address_line1",
-            "postcode",
-            "city",
-            "created_at",
-        ];
-        for (n, v) in names.iter().zip(row) {
-            let j = match v {
-                rusqlite::types::Value::Null => Value::Null,
-                rusqlite::types::Value::Integer(i) if *n == "marketing_consent" => {
-                    Value::from(i != 0)
-                }
-                rusqlite::types::Value::Integer(i) => Value::from(i),
-                rusqlite::types::Value::Text(t) => Value::from(t),
-                _ => Value::Null,
-            };
-            m.insert((*n).to_string(), j);
-        }
-        let phones: Vec<String> = tx
-            .prepare_cached(
-                "SELECT phone FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
-            )?
-            .query_map([gone], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        m.insert("phones".into(), Value::from(phones));
-        m
-    };
+    let gone_row = customer_fields(tx, gone)?;
+    let keep_stamps = fold(keep)?;
+    let keep_row = customer_fields(tx, keep)?;
     merge_in_tx(
         tx,
         keep.parse()?,
@@ -1024,6 +996,14 @@ fn merge_lww(tx: &Connection, keep: &str, gone: &str, merge_id: MergeId, c: &Cha
         None,
         false,
     )?;
+    // The merge filled empty fields and appended phones without looking at
+    // stamps: put back the survivor's own stamped values first, then let
+    // the merged-away record's stamped values compete.
+    for (field, _) in &keep_stamps {
+        if let Some(value) = keep_row.get(field) {
+            set_field(tx, keep, field, value)?;
+        }
+    }
     for (field, stamp) in gone_stamps {
         let Some(value) = gone_row.get(&field) else {
             continue;
@@ -1040,6 +1020,65 @@ fn merge_lww(tx: &Connection, keep: &str, gone: &str, merge_id: MergeId, c: &Cha
         write_fields(tx, &write, "customers", "id", &CUSTOMER_FIELDS, stamp)?;
     }
     Ok(())
+}
+
+fn set_field(tx: &Connection, customer: &str, field: &str, value: &Value) -> Result<()> {
+    if field == "phones" {
+        return set_phones(tx, customer, value);
+    }
+    if CUSTOMER_FIELDS.contains(&field) {
+        tx.execute(
+            &format!("UPDATE customers SET {field} = ?2 WHERE id = ?1"),
+            params![customer, to_sql(value)],
+        )?;
+    }
+    Ok(())
+}
+
+/// A customer's synced fields as JSON (phones as a list).
+fn customer_fields(tx: &Connection, id: &str) -> Result<serde_json::Map<String, Value>> {
+    const COLS: [&str; 12] = [
+        "given_name",
+        "family_name",
+        "preferred_name",
+        "email",
+        "birthday",
+        "marketing_consent",
+        "household_id",
+        "external_ref",
+        "address_line1",
+        "postcode",
+        "city",
+        "created_at",
+    ];
+    let mut m = serde_json::Map::new();
+    let row = tx
+        .prepare_cached(&format!(
+            "SELECT {} FROM customers WHERE id = ?1",
+            COLS.join(", ")
+        ))?
+        .query_row([id], |r| {
+            (0..COLS.len())
+                .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+    for (n, v) in COLS.iter().zip(row) {
+        let j = match v {
+            rusqlite::types::Value::Integer(i) if *n == "marketing_consent" => Value::from(i != 0),
+            rusqlite::types::Value::Integer(i) => Value::from(i),
+            rusqlite::types::Value::Text(t) => Value::from(t),
+            _ => Value::Null,
+        };
+        m.insert((*n).to_string(), j);
+    }
+    let phones: Vec<String> = tx
+        .prepare_cached(
+            "SELECT phone FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
+        )?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    m.insert("phones".into(), Value::from(phones));
+    Ok(m)
 }
 
 /// Brings back `id`, merged into `into` on this till, from its merge
@@ -1128,7 +1167,9 @@ fn unmerge(tx: &Connection, c: &Change) -> Result<Outcome> {
 }
 
 fn erase(tx: &Connection, c: &Change) -> Result<Outcome> {
-    erase_one(tx, &c.entity_id, c)?;
+    for id in rules::erased_ids(c) {
+        erase_one(tx, id, c)?;
+    }
     Ok(Outcome::Erased)
 }
 

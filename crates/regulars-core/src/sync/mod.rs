@@ -132,6 +132,9 @@ pub(crate) fn stamp_local_fields(
     Ok(())
 }
 
+/// seq, change id, entity, entity id, op, payload, clock stamp.
+type OutboxRow = (i64, String, String, String, String, String, Option<String>);
+
 /// What applying a pulled page did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageReport {
@@ -154,7 +157,7 @@ impl Store {
     pub fn push_batch(&mut self, limit: usize) -> Result<Vec<Change>> {
         let device = self.device().as_uuid();
         let tx = self.write()?;
-        let rows: Vec<(i64, String, String, String, String, String, Option<String>)> = tx
+        let rows: Vec<OutboxRow> = tx
             .prepare_cached(
                 "SELECT seq, change_id, entity, entity_id, op, payload, hlc FROM outbox
                  WHERE sent_at IS NULL AND rejected IS NULL ORDER BY seq LIMIT ?1",
@@ -262,7 +265,24 @@ impl Store {
                 continue;
             }
             clock::observe(&tx, c.hlc)?;
-            let outcome = apply::apply(&tx, c)?;
+            // One change that cannot be applied here (a shape this version
+            // does not expect, a broken reference) must not block every
+            // change after it: it is rolled back alone and noted for the
+            // owner; trouble with the store itself still stops the page.
+            tx.execute_batch("SAVEPOINT change")?;
+            let outcome = match apply::apply(&tx, c) {
+                Ok(o) => {
+                    tx.execute_batch("RELEASE change")?;
+                    o
+                }
+                Err(e) if e.is_about_the_data() => {
+                    tx.execute_batch("ROLLBACK TO change; RELEASE change")?;
+                    apply::note_unapplied(&tx, c, &e)?;
+                    report.dropped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if outcome != apply::Outcome::Dropped {
                 if c.entity == "sale" && matches!(c.op.as_str(), "insert" | "import") {
                     report.sales.push(c.entity_id.clone());
