@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use regulars_core::model::{ApiError, SyncStatus};
 use regulars_core::{ErrorCode, Regulars};
-use regulars_sync::client::{self, backoff, sync_once, Client, ClientError, Replica, SyncReport};
+use regulars_sync::client::{
+    self, backoff, listen_once, sync_once, Client, ClientError, Replica, SyncReport,
+};
 use regulars_sync::protocol::{
     ApiErrorCode, ChangeResult, EnrollRequest, EnrollResponse, PullResponse,
 };
@@ -30,6 +32,9 @@ pub const STATUS_EVENT: &str = "sync-status";
 /// Between rounds while all is well: other tills' news arrives at least
 /// this often even when nothing happens here.
 const PERIOD: Duration = Duration::from_secs(30);
+/// Longest a long-poll pull waits for other tills' news (the server holds
+/// at most 30 s; the client's request timeout is 60 s).
+const LISTEN_SECS: u64 = 25;
 /// The first round waits this long after launch, so the window paints and
 /// the till answers before sync takes the store's lock.
 const FIRST_ROUND_DELAY: Duration = Duration::from_secs(1);
@@ -268,7 +273,8 @@ async fn run(app: AppHandle) {
     // is bounded (the driver's MAX_ROUNDS, the client's timeouts) and each
     // wait by its deadline.
     loop {
-        let asked = wait_for_turn(&app, wait, &last).await;
+        let listen = client.as_ref().map(|(_, _, c)| c);
+        let asked = wait_for_turn(&app, wait, &last, listen).await;
         last = round(&app, &mut client).await;
         wait = match last {
             Round::Idle => PERIOD,
@@ -291,21 +297,50 @@ async fn run(app: AppHandle) {
     }
 }
 
-/// Sleeps until `wait` has passed or the till wakes the task: "sync now"
+/// Waits until `wait` has passed or the till wakes the task: "sync now"
 /// always ends the wait; a sale or customer write ends it unless the last
 /// round failed (then the change waits for the retry, and only the status
-/// is refreshed so "changes waiting" stays true). True when asked to by
-/// "sync now" or an enrolment.
-async fn wait_for_turn(app: &AppHandle, wait: Duration, last: &Round) -> bool {
+/// is refreshed so "changes waiting" stays true). While all is well the
+/// wait is spent in long-poll pulls, so another till's sale arrives within
+/// a moment rather than at the next round. True when asked to by "sync
+/// now" or an enrolment.
+async fn wait_for_turn(
+    app: &AppHandle,
+    wait: Duration,
+    last: &Round,
+    client: Option<&Client>,
+) -> bool {
     let sync = app.state::<SyncState>();
     let deadline = tokio::time::Instant::now() + wait;
+    let mut listen_with = client.filter(|_| *last == Round::Synced);
     loop {
+        let started = Instant::now();
+        let listen = async {
+            match listen_with {
+                Some(c) => listen_once(c, &mut Till(app.clone()), LISTEN_SECS).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => return false,
             _ = sync.now.notified() => return true,
             _ = sync.changed.notified() => match last {
                 Round::Failed => emit_status(app),
                 Round::Synced | Round::Idle => return false,
+            },
+            heard = listen => match heard {
+                Ok(0) if started.elapsed() < Duration::from_secs(1) => {
+                    // A server that does not hold the request: no busy loop,
+                    // the timed round brings the news instead.
+                    listen_with = None;
+                }
+                Ok(0) => {}
+                Ok(pulled) => {
+                    tracing::info!(pulled, "sync: heard other tills");
+                    emit_status(app);
+                }
+                // The next round meets the failure and records it.
+                Err(_) => return false,
             },
         }
     }

@@ -340,11 +340,6 @@ impl App {
     /// Starts tauri-driver and opens the app on `db`; returns once the till
     /// screen is up and the store has answered.
     pub async fn launch(db: &Path) -> Result<App> {
-        // reqwest (WebDriver's HTTP client here) is built with rustls and no
-        // default crypto provider, as the sync client wants it; Cargo unifies
-        // the features, so install one before the first client is made. A
-        // second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let env = Env::get()?;
         let (port, native_port) = pick_ports()?;
         let logs = target_dir().join("e2e-logs");

@@ -2,8 +2,7 @@
 //! connected" and enrolling against a closed port says the server cannot be
 //! reached (nothing is saved). With a real `regulars-server` process on
 //! 127.0.0.1: the owner enrolls the app from Staff and data with a one-time
-//! code; a second till (the core's API in this process, as the CLI does it)
-//! enrolls with its own code; a sale rung up in the app reaches the second
+//! code; a second till (the `regulars` CLI) enrolls with its own code; a sale rung up in the app reaches the second
 //! till within seconds; a note written on the second till shows in the
 //! app's profile after "Sync now".
 
@@ -16,8 +15,6 @@ use anyhow::{bail, ensure, Context, Result};
 use regulars_core::model::{NewNote, ProductDraft, Visibility};
 use regulars_core::Regulars;
 use regulars_e2e::{e2e_or_skip, with_app, workspace_root, App, By, Fixture, Key, WAIT};
-use regulars_sync::client::{sync_once, Client};
-use regulars_sync::protocol::EnrollRequest;
 
 /// The demo shop's owner (every demo store has one).
 const OWNER_PIN: &str = "1234";
@@ -125,19 +122,19 @@ async fn enrolling_against_a_closed_port_says_the_server_is_unreachable() -> Res
 // ---------------------------------------------------------------------------
 // With a real server
 
-/// The server binary: `REGULARS_SERVER`, else the debug build beside the app.
-fn server_binary() -> Result<PathBuf> {
-    let p = match std::env::var_os("REGULARS_SERVER") {
+/// A binary of this workspace: `$ENV`, else the debug build beside the app.
+fn binary(env: &str, name: &str, package: &str) -> Result<PathBuf> {
+    let p = match std::env::var_os(env) {
         Some(p) => PathBuf::from(p),
         None => std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join("target"))
-            .join("debug/regulars-server"),
+            .join("debug")
+            .join(name),
     };
     ensure!(
         p.is_file(),
-        "the server binary {} does not exist: build it with `cargo build -p regulars-server` \
-         (or point REGULARS_SERVER at one)",
+        "{} does not exist: build it with `cargo build -p {package}` (or point {env} at one)",
         p.display()
     );
     Ok(p)
@@ -153,7 +150,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Result<Server> {
-        let bin = server_binary()?;
+        let bin = binary("REGULARS_SERVER", "regulars-server", "regulars-server")?;
         let mut child = Command::new(&bin)
             .arg("--data")
             .arg(data)
@@ -210,40 +207,48 @@ impl Drop for Server {
     }
 }
 
-/// The second till: a store of its own, enrolled and synced through the
-/// core and the sync client, as `regulars sync` does.
+/// The second till: the `regulars` CLI on a store of its own (enroll,
+/// sync), and the core for what the CLI has no command for (a note).
 struct OtherTill {
-    r: Regulars,
+    cli: PathBuf,
+    db: PathBuf,
 }
 
 impl OtherTill {
-    async fn enroll(db: &Path, url: &str, code: &str) -> Result<OtherTill> {
-        let mut r = Regulars::open(db)?;
-        let client = Client::new(url, None)?;
-        let resp = client
-            .enroll(&EnrollRequest {
-                code: code.to_string(),
-                device_name: "Till 2".into(),
-                device_id: r.store().device().as_uuid(),
-            })
-            .await?;
-        r.save_enrolment(client.base(), &resp)?;
-        Ok(OtherTill { r })
+    fn run(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(&self.cli)
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running regulars {args:?}"))?;
+        ensure!(
+            out.status.success(),
+            "regulars {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
     }
 
-    async fn sync(&mut self) -> Result<()> {
-        let (url, token) = self.r.sync_credentials()?;
-        let client = Client::new(&url, Some(token))?;
-        sync_once(&client, &mut self.r).await?;
-        Ok(())
+    fn enroll(db: PathBuf, url: &str, code: &str) -> Result<OtherTill> {
+        let till = OtherTill {
+            cli: binary("REGULARS_CLI", "regulars", "regulars-cli")?,
+            db,
+        };
+        till.run(&[
+            "enroll", "--server", url, "--code", code, "--name", "Till 2",
+        ])?;
+        Ok(till)
     }
 
-    fn has_sale(&self, id: &str) -> Result<bool> {
-        Ok(self
-            .r
-            .recent_sales(50)?
-            .iter()
-            .any(|s| s.id.to_string() == id))
+    fn sync(&self) -> Result<()> {
+        self.run(&["sync"]).map(drop)
+    }
+
+    fn open(&self) -> Result<Regulars> {
+        Ok(Regulars::open(&self.db)?)
     }
 }
 
@@ -294,9 +299,8 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
         .await?;
 
         // The second till bootstraps from what the app pushed.
-        let mut other = OtherTill::enroll(&till_dir.path().join("till2.db"), &server.url, &till_code)
-            .await?;
-        other.sync().await?;
+        let other = OtherTill::enroll(till_dir.path().join("till2.db"), &server.url, &till_code)?;
+        other.sync()?;
 
         // A sale for Margaret in the app.
         app.blur_all().await?;
@@ -323,24 +327,23 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
         let completed = Instant::now();
 
         // It reaches the other till by itself (the sale wakes the app's sync).
-        loop {
-            other.sync().await?;
-            if other.has_sale(&sale_id)? {
-                break;
+        let sale = loop {
+            other.sync()?;
+            let found = other
+                .open()?
+                .recent_sales(50)?
+                .into_iter()
+                .find(|s| s.id.to_string() == sale_id);
+            if let Some(s) = found {
+                break s;
             }
             if completed.elapsed() > REACH {
                 bail!("the sale did not reach the other till within {REACH:?}");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        };
         let took = completed.elapsed();
         eprintln!("e2e sync: the sale reached the other till after {took:?}");
-        let sale = other
-            .r
-            .recent_sales(50)?
-            .into_iter()
-            .find(|s| s.id.to_string() == sale_id)
-            .context("the sale went missing on the other till")?;
         ensure!(
             sale.customer_id.map(|c| c.to_string()) == Some(m.id.clone()),
             "the other till has the sale without Margaret"
@@ -348,7 +351,7 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
         ensure!(sale.total_cents == 2_450, "total {}", sale.total_cents);
 
         // A note on the other till comes back to the app after Sync now.
-        other.r.add_note(
+        other.open()?.add_note(
             m.id.parse()?,
             &NewNote {
                 body: NOTE.into(),
@@ -358,7 +361,7 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
                 expires_on: None,
             },
         )?;
-        other.sync().await?;
+        other.sync()?;
         // Sync now by keyboard: it is a button in the tab order.
         app.js_value("document.getElementById('sync-now').focus(); return true;")
             .await?;
