@@ -109,6 +109,7 @@ async fn enrolling_against_a_closed_port_says_the_server_is_unreachable() -> Res
         );
         app.check_accessibility("Staff and data, server enrolment failed")
             .await?;
+        app.screenshot("sync-enroll-offline").await?;
         Ok(())
     })
     .await?;
@@ -289,6 +290,7 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
         )
         .await?;
         app.check_accessibility("Staff and data, enrolled").await?;
+        app.screenshot("sync-enrolled").await?;
         app.driver.find(By::Id("owner-back")).await?.click().await?;
         app.wait_for("#search", WAIT).await?;
         app.wait_js(
@@ -385,6 +387,7 @@ async fn a_sale_reaches_the_other_till_and_its_note_comes_back() -> Result<()> {
             sync_state(app).await? == "online",
             "the status bar is not online at the end"
         );
+        app.screenshot("sync-note-arrived").await?;
         Ok(())
     })
     .await?;
