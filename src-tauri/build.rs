@@ -71,5 +71,8 @@ fn regulars_commands() -> &'static [&'static str] {
         "set_backup_folder",
         "store_settings",
         "save_store_settings",
+        "sync_status",
+        "sync_now",
+        "enroll",
     ]
 }

@@ -25,6 +25,10 @@ use tauri::Manager;
 
 mod owner;
 use owner::SessionState;
+mod sync;
+use sync::SyncState;
+
+type Wake<'a> = tauri::State<'a, SyncState>;
 
 /// Customers in the demo shop a first run creates.
 const DEMO_CUSTOMERS: usize = 2_000;
@@ -84,12 +88,15 @@ async fn customer_profile(
 #[tauri::command]
 async fn add_note(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     customer_id: String,
     note: NewNote,
 ) -> CmdResult<Note> {
-    Ok(state
+    let note = state
         .get()?
-        .add_note(parse_id::<CustomerId>(&customer_id)?, &note)?)
+        .add_note(parse_id::<CustomerId>(&customer_id)?, &note)?;
+    sync.changed();
+    Ok(note)
 }
 
 #[tauri::command]
@@ -103,20 +110,26 @@ async fn check_duplicates(
 #[tauri::command]
 async fn enrol_customer(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     draft: NewCustomer,
 ) -> CmdResult<Profile> {
-    Ok(state.get()?.enrol(&draft)?)
+    let p = state.get()?.enrol(&draft)?;
+    sync.changed();
+    Ok(p)
 }
 
 #[tauri::command]
 async fn attach_card(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     customer_id: String,
     code: String,
 ) -> CmdResult<Profile> {
-    Ok(state
+    let p = state
         .get()?
-        .attach_card(parse_id::<CustomerId>(&customer_id)?, &code)?)
+        .attach_card(parse_id::<CustomerId>(&customer_id)?, &code)?;
+    sync.changed();
+    Ok(p)
 }
 
 #[tauri::command]
@@ -141,39 +154,56 @@ async fn find_products(
 #[tauri::command]
 async fn save_product(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     id: Option<String>,
     draft: ProductDraft,
 ) -> CmdResult<Product> {
     let id = id.as_deref().map(parse_id::<ProductId>).transpose()?;
-    Ok(state.get()?.save_product(id, &draft)?)
+    let p = state.get()?.save_product(id, &draft)?;
+    sync.changed();
+    Ok(p)
 }
 
 #[tauri::command]
-async fn complete_sale(state: tauri::State<'_, AppState>, draft: SaleDraft) -> CmdResult<Sale> {
-    Ok(state.get()?.complete_sale(&draft)?)
+async fn complete_sale(
+    state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
+    draft: SaleDraft,
+) -> CmdResult<Sale> {
+    let sale = state.get()?.complete_sale(&draft)?;
+    // Other tills see the sale within a second when the link is up.
+    sync.changed();
+    Ok(sale)
 }
 
 #[tauri::command]
 async fn attach_sale_customer(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     sale_id: String,
     customer_id: String,
 ) -> CmdResult<Sale> {
-    Ok(state
+    let sale = state
         .get()?
-        .attach_sale_customer(parse_id(&sale_id)?, parse_id(&customer_id)?)?)
+        .attach_sale_customer(parse_id(&sale_id)?, parse_id(&customer_id)?)?;
+    sync.changed();
+    Ok(sale)
 }
 
 #[tauri::command]
 async fn refund_sale(
     state: tauri::State<'_, AppState>,
+    sync: Wake<'_>,
     sale_id: String,
     positions: Vec<u32>,
     payment_method: PaymentMethod,
 ) -> CmdResult<Sale> {
-    Ok(state
-        .get()?
-        .refund_sale(parse_id::<SaleId>(&sale_id)?, &positions, payment_method)?)
+    let sale =
+        state
+            .get()?
+            .refund_sale(parse_id::<SaleId>(&sale_id)?, &positions, payment_method)?;
+    sync.changed();
+    Ok(sale)
 }
 
 #[tauri::command]
@@ -228,6 +258,7 @@ async fn offer_feedback(
     // `event_id` is chosen once per tap by the UI and resent on a retry, so
     // a retried redemption never spends twice.
     let sale = sale_id.as_deref().map(parse_id::<SaleId>).transpose()?;
+    // (Its points move with the sale it is redeemed on: that sale wakes sync.)
     Ok(state.get()?.offer_feedback(
         parse_id(&event_id)?,
         parse_id(&customer_id)?,
@@ -277,6 +308,8 @@ async fn import_files(
         imports.cancel.store(false, Ordering::SeqCst);
         *imports.progress.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let report = run_import(&mut r, &imports, &paths, &mapping, dry_run);
+        drop(r);
+        app.state::<SyncState>().changed();
         Ok(report?)
     })
     .await
@@ -382,6 +415,10 @@ pub fn run() {
             app.manage(AppState(state));
             app.manage(ImportState::default());
             app.manage(SessionState::default());
+            app.manage(SyncState::default());
+            // Sync runs on the async runtime and takes the store's lock per
+            // call only, so the till never waits for the network.
+            sync::start(app.handle().clone());
             start_daily_backups(path.clone());
             // Build the suggestion engine off the main thread and off the
             // till's lock, on its own connection, so the window paints and
@@ -463,6 +500,9 @@ pub fn run() {
             owner::set_backup_folder,
             owner::store_settings,
             owner::save_store_settings,
+            sync::sync_status,
+            sync::sync_now,
+            sync::enroll,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -494,7 +534,11 @@ fn start_daily_backups(db: PathBuf) {
 mod tests {
     /// The commands build.rs declares, the capability grants and the handler
     /// registers must be the same set: a command the capability forgets is
-    /// unusable, one it grants beyond the list is needless privilege.
+    /// unusable, one it grants beyond the list is needless privilege. The
+    /// only grants from Tauri's core are listening to the app's own events.
+    /// What the UI needs from Tauri's core: `listen` for `sync-status`.
+    const CORE_GRANTS: [&str; 2] = ["core:event:allow-listen", "core:event:allow-unlisten"];
+
     #[test]
     fn capability_grants_exactly_the_declared_commands() {
         let build = include_str!("../build.rs");
@@ -508,11 +552,21 @@ mod tests {
             .collect();
         let cap: serde_json::Value =
             serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
-        let mut granted: Vec<String> = cap["permissions"]
+        let all: Vec<String> = cap["permissions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        for g in CORE_GRANTS {
+            assert!(
+                all.iter().any(|p| p == g),
+                "{g} missing: the UI cannot listen to sync-status"
+            );
+        }
+        let mut granted: Vec<String> = all
+            .into_iter()
+            .filter(|p| !CORE_GRANTS.contains(&p.as_str()))
             .collect();
         let mut declared_sorted = declared.clone();
         declared_sorted.sort();

@@ -18,6 +18,7 @@ use regulars_core::model::{
 
 use regulars_core::ErrorCode;
 
+use crate::sync::SyncState;
 use crate::{parse_id, AppState, CmdResult};
 
 /// Month-end snapshots the segments chart shows.
@@ -33,7 +34,7 @@ impl SessionState {
     }
 
     /// The owner's session, or `owner_only` telling the UI to ask for the PIN.
-    fn owner(&self) -> CmdResult<Session> {
+    pub(crate) fn owner(&self) -> CmdResult<Session> {
         match &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(s) if s.role() == Role::Owner => Ok(s.clone()),
             _ => Err(ApiError {
@@ -223,46 +224,56 @@ pub async fn dismiss_duplicate(
 pub async fn merge_customers(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     survivor_id: String,
     merged_id: String,
 ) -> CmdResult<MergeReceipt> {
     let s = session.owner()?;
-    Ok(state.get()?.merge_customers(
+    let out = state.get()?.merge_customers(
         &s,
         parse_id::<CustomerId>(&survivor_id)?,
         parse_id::<CustomerId>(&merged_id)?,
-    )?)
+    )?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn undo_merge(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     merge_id: String,
 ) -> CmdResult<Profile> {
     let s = session.owner()?;
-    Ok(state
+    let out = state
         .get()?
-        .undo_merge(&s, parse_id::<MergeId>(&merge_id)?)?)
+        .undo_merge(&s, parse_id::<MergeId>(&merge_id)?)?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn update_customer(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     id: String,
     edit: CustomerEdit,
 ) -> CmdResult<Profile> {
     session.owner()?;
-    Ok(state
+    let out = state
         .get()?
-        .update_customer(parse_id::<CustomerId>(&id)?, &edit)?)
+        .update_customer(parse_id::<CustomerId>(&id)?, &edit)?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn create_household(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     name: String,
     members: Vec<String>,
 ) -> CmdResult<Household> {
@@ -271,13 +282,16 @@ pub async fn create_household(
         .iter()
         .map(|m| parse_id::<CustomerId>(m))
         .collect::<CmdResult<Vec<_>>>()?;
-    Ok(state.get()?.create_household(&name, &members)?)
+    let out = state.get()?.create_household(&name, &members)?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn set_household(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     customer_id: String,
     household_id: Option<String>,
 ) -> CmdResult<Profile> {
@@ -286,19 +300,24 @@ pub async fn set_household(
         .as_deref()
         .map(parse_id::<HouseholdId>)
         .transpose()?;
-    Ok(state
+    let out = state
         .get()?
-        .set_household(parse_id::<CustomerId>(&customer_id)?, household)?)
+        .set_household(parse_id::<CustomerId>(&customer_id)?, household)?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn retire_note(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     note_id: String,
 ) -> CmdResult<()> {
     session.owner()?;
-    Ok(state.get()?.retire_note(parse_id::<NoteId>(&note_id)?)?)
+    state.get()?.retire_note(parse_id::<NoteId>(&note_id)?)?;
+    sync.changed();
+    Ok(())
 }
 
 #[tauri::command]
@@ -319,12 +338,15 @@ pub async fn export_customer(
 pub async fn erase_customer(
     state: State<'_, AppState>,
     session: State<'_, SessionState>,
+    sync: State<'_, SyncState>,
     id: String,
 ) -> CmdResult<ErasureReport> {
     let s = session.owner()?;
-    Ok(state
+    let out = state
         .get()?
-        .erase_customer(&s, parse_id::<CustomerId>(&id)?)?)
+        .erase_customer(&s, parse_id::<CustomerId>(&id)?)?;
+    sync.changed();
+    Ok(out)
 }
 
 #[tauri::command]

@@ -96,6 +96,7 @@ fn export_all(dir: &Path) {
         CampaignInfo,
         CampaignPreview,
         CampaignMatch,
+        SyncStatus,
     );
 }
 

@@ -2,6 +2,7 @@
 // typed functions below; every failure arrives as an ApiError.
 
 import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { t, type PlainKey } from './i18n';
 import type { ApiError } from '../bindings/ApiError';
 import type { ErrorCode } from '../bindings/ErrorCode';
@@ -47,6 +48,7 @@ import type { MergeReceipt } from '../bindings/MergeReceipt';
 import type { CustomerEdit } from '../bindings/CustomerEdit';
 import type { Household } from '../bindings/Household';
 import type { ErasureReport } from '../bindings/ErasureReport';
+import type { SyncStatus } from '../bindings/SyncStatus';
 
 export type { ApiError, ErrorCode };
 
@@ -318,3 +320,24 @@ export const storeSettings = (): Promise<StoreSettings> => call('store_settings'
 /** The owner changes them (checked by the core; dates and money follow at once). */
 export const saveStoreSettings = (settings: StoreSettings): Promise<StoreSettings> =>
   call('save_store_settings', { settings });
+
+// ----- sync with the central server
+
+/** Where this till stands with the server (not enrolled, last push/pull, what waits). */
+export const syncStatus = (): Promise<SyncStatus> => call('sync_status');
+
+/** Asks the background sync for a round at once; its result comes as a `sync-status` event. */
+export const syncNow = (): Promise<null> => call('sync_now');
+
+/** Enrolls this till with a server using a one-time code (owner). */
+export const enroll = (serverUrl: string, code: string, deviceName: string): Promise<SyncStatus> =>
+  call('enroll', { serverUrl, code, deviceName });
+
+/** The shell's event after every sync round. */
+export const SYNC_STATUS_EVENT = 'sync-status';
+
+/** Calls `f` with the status after every sync round; gives the function that stops listening. */
+export async function onSyncStatus(f: (s: SyncStatus) => void): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  return listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => f(e.payload));
+}
