@@ -96,7 +96,6 @@ fn export_all(dir: &Path) {
         CampaignInfo,
         CampaignPreview,
         CampaignMatch,
-        SyncStatus,
     );
 }
 
