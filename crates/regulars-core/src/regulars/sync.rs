@@ -131,8 +131,9 @@ impl Replica for Regulars {
         self.store.push_batch(limit)
     }
 
-    fn record_push(&mut self, results: &[ChangeResult], server_ms: u64) -> Result<()> {
-        self.store.record_push_results(results, server_ms)
+    fn record_push(&mut self, results: &[ChangeResult], _server_ms: u64) -> Result<()> {
+        // The server's time is learnt in `learn_time`; here only results.
+        self.store.record_push_results(results)
     }
 
     fn cursor(&mut self) -> Result<i64> {

@@ -200,7 +200,7 @@ impl Store {
     /// Records the server's answer to a push: applied and duplicate changes
     /// are done; a rejected one is set aside with its reason (so it no
     /// longer blocks the queue) and counted in the status.
-    pub fn record_push_results(&mut self, results: &[ChangeResult], server_ms: u64) -> Result<()> {
+    pub fn record_push_results(&mut self, results: &[ChangeResult]) -> Result<()> {
         let now = now_iso();
         let tx = self.write()?;
         {
@@ -231,7 +231,6 @@ impl Store {
             "UPDATE sync_server SET last_push_at = ?1, last_error = NULL WHERE id = 1",
             [&now],
         )?;
-        let _ = server_ms;
         tx.commit()?;
         Ok(())
     }
