@@ -695,23 +695,9 @@ impl Store {
 
     /// Where a merged-away customer went (following chains), if anywhere.
     pub fn redirect(&self, id: CustomerId) -> Result<Option<CustomerId>> {
-        let mut cur = id;
-        let mut found = None;
-        for _ in 0..32 {
-            let next: Option<CustomerId> = self
-                .conn
-                .prepare_cached("SELECT survivor_id FROM customer_redirects WHERE merged_id = ?1")?
-                .query_row([cur], |r| r.get(0))
-                .optional()?;
-            match next {
-                Some(n) => {
-                    found = Some(n);
-                    cur = n;
-                }
-                None => break,
-            }
-        }
-        Ok(found)
+        let key = id.to_string();
+        let end = follow_redirects(&self.conn, &key)?;
+        Ok(if end == key { None } else { Some(end.parse()?) })
     }
 
     /// Merges `merged` into `survivor` in one transaction: every row of the
@@ -753,6 +739,24 @@ impl Store {
         tx.commit()?;
         Ok(r)
     }
+}
+
+/// Where customer `id` lives now: the end of its chain of merge redirects
+/// (itself when it was never merged away). Bounded: a chain longer than
+/// any real one stops where it is.
+pub(crate) fn follow_redirects(conn: &Connection, id: &str) -> Result<String> {
+    let mut cur = id.to_string();
+    for _ in 0..64 {
+        let next: Option<String> = conn
+            .prepare_cached("SELECT survivor_id FROM customer_redirects WHERE merged_id = ?1")?
+            .query_row([&cur], |r| r.get(0))
+            .optional()?;
+        match next {
+            Some(n) if n != cur => cur = n,
+            _ => break,
+        }
+    }
+    Ok(cur)
 }
 
 /// The body of a merge inside `tx`. `record` is false when applying a merge

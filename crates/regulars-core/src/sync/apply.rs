@@ -20,7 +20,7 @@ use regulars_sync::rules::{self, lww_wins, Class, Verdict};
 use regulars_sync::{Change, Hlc, Stamp};
 
 use crate::ids::{CustomerId, MergeId};
-use crate::store::manage::{merge_in_tx, to_sql, undo_merge_in_tx};
+use crate::store::manage::{follow_redirects, merge_in_tx, to_sql, undo_merge_in_tx};
 use crate::store::phone_digits;
 use crate::{Error, Result};
 
@@ -71,23 +71,6 @@ fn is_erased(tx: &Connection, id: &str) -> bool {
     tx.prepare_cached("SELECT 1 FROM erased_customers WHERE customer_id = ?1")
         .and_then(|mut st| st.exists([id]))
         .unwrap_or(false)
-}
-
-/// Where customer `id` lives now (following merges), as text.
-fn resolve(tx: &Connection, id: &str) -> Result<String> {
-    let mut cur = id.to_string();
-    // Bounded: a chain longer than the redirect table is a cycle.
-    for _ in 0..64 {
-        let next: Option<String> = tx
-            .prepare_cached("SELECT survivor_id FROM customer_redirects WHERE merged_id = ?1")?
-            .query_row([&cur], |r| r.get(0))
-            .optional()?;
-        match next {
-            Some(n) if n != cur => cur = n,
-            _ => break,
-        }
-    }
-    Ok(cur)
 }
 
 fn exists(tx: &Connection, sql: &str, key: &str) -> Result<bool> {
@@ -144,7 +127,7 @@ pub(crate) fn apply(tx: &Connection, c: &Change) -> Result<Outcome> {
     let mut c = c.clone();
     if matches!(class, Class::Insert | Class::Fields) {
         if let Some(s) = rules::subject(&c) {
-            let now_at = resolve(tx, s)?;
+            let now_at = follow_redirects(tx, s)?;
             if rules::verdict(&c, |id| is_erased(tx, id) || is_erased(tx, &now_at)) == Verdict::Drop
             {
                 if c.entity == "sale" && matches!(c.op.as_str(), "insert" | "import") {
@@ -180,7 +163,7 @@ pub(crate) fn apply(tx: &Connection, c: &Change) -> Result<Outcome> {
         ("customer", "unmerge") => unmerge(tx, &c),
         ("customer", "erase") => erase(tx, &c),
         ("customer_attributes", "import") => {
-            let cust = resolve(tx, id)?;
+            let cust = follow_redirects(tx, id)?;
             if !customer_exists(tx, &cust)? {
                 return Ok(Outcome::Dropped);
             }
@@ -379,10 +362,10 @@ pub(crate) fn apply(tx: &Connection, c: &Change) -> Result<Outcome> {
 /// Rewrites the customer ids a change carries through the redirect table.
 fn redirect_customer_ids(tx: &Connection, c: &mut Change) -> Result<()> {
     if matches!(c.entity.as_str(), "customer" | "customer_attributes") {
-        c.entity_id = resolve(tx, &c.entity_id)?;
+        c.entity_id = follow_redirects(tx, &c.entity_id)?;
     }
     if let Some(s) = str_of(&c.payload, "customer_id").map(str::to_string) {
-        let r = resolve(tx, &s)?;
+        let r = follow_redirects(tx, &s)?;
         if r != s {
             c.payload["customer_id"] = Value::from(r);
         }
@@ -871,7 +854,7 @@ fn bulk_rows(tx: &Connection, c: &Change) -> Result<Outcome> {
             let v = str_of(row, col).map(str::to_string);
             let v = match (*col, v) {
                 ("customer_id", Some(id)) => {
-                    let id = resolve(tx, &id)?;
+                    let id = follow_redirects(tx, &id)?;
                     keep &= !is_erased(tx, &id) && customer_exists(tx, &id)?;
                     Some(id)
                 }
@@ -901,8 +884,8 @@ fn merge(tx: &Connection, c: &Change) -> Result<Outcome> {
     let merge_id: MergeId = str_of(&c.payload, "merge_id")
         .and_then(|s| s.parse().ok())
         .unwrap_or_default();
-    let a = resolve(tx, m)?;
-    let b = resolve(tx, s)?;
+    let a = follow_redirects(tx, m)?;
+    let b = follow_redirects(tx, s)?;
     if is_erased(tx, m) || is_erased(tx, &a) || is_erased(tx, &b) {
         // One side was erased (elsewhere, concurrently): the merge says
         // both records are that one person, so both go, on every till,
@@ -1037,32 +1020,24 @@ fn set_field(tx: &Connection, customer: &str, field: &str, value: &Value) -> Res
 
 /// A customer's synced fields as JSON (phones as a list).
 pub(crate) fn customer_fields(tx: &Connection, id: &str) -> Result<serde_json::Map<String, Value>> {
-    const COLS: [&str; 12] = [
-        "given_name",
-        "family_name",
-        "preferred_name",
-        "email",
-        "birthday",
-        "marketing_consent",
-        "household_id",
-        "external_ref",
-        "address_line1",
-        "postcode",
-        "city",
-        "created_at",
-    ];
+    // The synced fields but the phone list, which has its own table.
+    let cols: Vec<&str> = CUSTOMER_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| *f != "phones")
+        .collect();
     let mut m = serde_json::Map::new();
     let row = tx
         .prepare_cached(&format!(
             "SELECT {} FROM customers WHERE id = ?1",
-            COLS.join(", ")
+            cols.join(", ")
         ))?
         .query_row([id], |r| {
-            (0..COLS.len())
+            (0..cols.len())
                 .map(|i| r.get::<_, rusqlite::types::Value>(i))
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
-    for (n, v) in COLS.iter().zip(row) {
+    for (n, v) in cols.iter().zip(row) {
         let j = match v {
             rusqlite::types::Value::Integer(i) if *n == "marketing_consent" => Value::from(i != 0),
             rusqlite::types::Value::Integer(i) => Value::from(i),
@@ -1176,7 +1151,7 @@ fn erase(tx: &Connection, c: &Change) -> Result<Outcome> {
 /// Tombstones `id` and where it lives now (merges followed), and erases
 /// whichever of them this till holds.
 fn erase_one(tx: &Connection, id: &str, c: &Change) -> Result<()> {
-    let now = resolve(tx, id)?;
+    let now = follow_redirects(tx, id)?;
     for key in [id, now.as_str()] {
         tx.execute(
             "INSERT OR IGNORE INTO erased_customers(customer_id, erased_at) VALUES (?1, ?2)",
