@@ -283,10 +283,17 @@ pub(crate) fn record_change<T: Serialize>(
     payload: &T,
     now: &str,
 ) -> Result<()> {
-    let value =
-        serde_json::to_value(payload).map_err(|e| Error::invalid("change", e.to_string()))?;
+    let bad = |e: serde_json::Error| Error::invalid("change", e.to_string());
     let hlc = crate::sync::clock::tick(tx)?;
-    crate::sync::stamp_local_fields(tx, entity, entity_id, op, &value, hlc)?;
+    // Only an edit's payload is looked into (for its field stamps); the
+    // rest is serialised straight to text.
+    let json = if crate::sync::stamps_fields(entity, op) {
+        let value = serde_json::to_value(payload).map_err(bad)?;
+        crate::sync::stamp_local_fields(tx, entity, entity_id, op, &value, hlc)?;
+        value.to_string()
+    } else {
+        serde_json::to_string(payload).map_err(bad)?
+    };
     tx.prepare_cached(
         "INSERT INTO outbox(change_id, entity, entity_id, op, payload, created_at, hlc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -296,7 +303,7 @@ pub(crate) fn record_change<T: Serialize>(
         entity,
         entity_id,
         op,
-        value.to_string(),
+        json,
         now,
         hlc.to_string()
     ])?;

@@ -83,6 +83,14 @@ fn device_of(tx: &Connection) -> Result<String> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// Does a local change of this kind stamp fields (an edit, or a merge's
+/// survivor)? Creations and insert-only kinds do not, so their payload
+/// need not be looked into (imports write hundreds of thousands of them).
+pub(crate) fn stamps_fields(entity: &str, op: &str) -> bool {
+    (entity == "customer" && op == "merge")
+        || (class_of(entity, op) == Some(Class::Fields) && !is_creation(op))
+}
+
 /// Records the stamp of each field a local edit writes, so a remote edit
 /// made earlier (by the clock) cannot overwrite it when it arrives later.
 pub(crate) fn stamp_local_fields(
@@ -93,6 +101,9 @@ pub(crate) fn stamp_local_fields(
     payload: &Value,
     hlc: Hlc,
 ) -> Result<()> {
+    if !stamps_fields(entity, op) {
+        return Ok(());
+    }
     // A merge rewrites the survivor: its fields carry the merge's stamp.
     let (entity_id, fields) = if entity == "customer" && op == "merge" {
         let survivor = payload
@@ -105,8 +116,6 @@ pub(crate) fn stamp_local_fields(
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         (survivor, fields)
-    } else if class_of(entity, op) != Some(Class::Fields) || is_creation(op) {
-        return Ok(());
     } else {
         (entity_id, fields_of(entity, op, payload))
     };
