@@ -17,6 +17,12 @@ ALTER TABLE outbox ADD COLUMN hlc TEXT;
 -- Why the server refused a change (it stays here for the owner to see and
 -- no longer blocks the queue).
 ALTER TABLE outbox ADD COLUMN rejected TEXT;
+-- "Waiting" now means unsent and not refused: the push queue and the
+-- status counts read these (a till with a long backlog counts them under
+-- the till's lock, so they must not scan the table).
+DROP INDEX outbox_unsent;
+CREATE INDEX outbox_waiting ON outbox(seq) WHERE sent_at IS NULL AND rejected IS NULL;
+CREATE INDEX outbox_refused ON outbox(seq) WHERE rejected IS NOT NULL AND sent_at IS NULL;
 
 -- The server this till is enrolled with. One row at most.
 CREATE TABLE sync_server (
